@@ -1,0 +1,99 @@
+// The C shim: only what Swift cannot import from Glibc. Every symbol is prefixed `cpp_`.
+// Why each piece is here:
+//  - sendmmsg/recvmmsg and struct mmsghdr are hidden by glibc without _GNU_SOURCE, and Glibc is
+//    already a module when this header is read, so we declare a same-layout struct and call the
+//    real functions from shim.c (which is compiled with _GNU_SOURCE).
+//  - CMSG_* and SO_EE_OFFENDER are function-like macros; struct sock_extended_err lives in
+//    <linux/errqueue.h>, which does not mix with glibc headers in one Clang module. shim.c walks the
+//    control messages and hands Swift one flat struct.
+//  - struct epoll_event is packed on x86_64; Swift gets an unpacked copy.
+//  - ICMP_FILTER / ICMP6_FILTER are set with macros.
+#ifndef CPATHPROBE_H
+#define CPATHPROBE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+// ---- batched send/receive -------------------------------------------------------------------
+struct cpp_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+int cpp_sendmmsg(int fd, struct cpp_mmsghdr *vec, unsigned int vlen, int flags);
+int cpp_recvmmsg(int fd, struct cpp_mmsghdr *vec, unsigned int vlen, int flags);
+
+// ---- control messages -----------------------------------------------------------------------
+/// What the kernel told us about one received message (normal or MSG_ERRQUEUE).
+struct cpp_msg_info {
+    int ttl;               // IP_TTL / IPV6_HOPLIMIT of the received packet, -1 if absent
+    int has_error;         // 1 when a sock_extended_err was present
+    uint32_t ee_errno;
+    uint8_t ee_origin;     // CPP_EE_ORIGIN_*
+    uint8_t ee_type;       // ICMP type (ICMPv4 or ICMPv6 by origin)
+    uint8_t ee_code;
+    uint32_t ee_info;      // next-hop MTU for frag-needed / packet-too-big
+    struct sockaddr_storage offender; // the router or host that sent the ICMP error (ss_family 0 if none)
+};
+void cpp_msg_info_parse(const struct msghdr *msg, struct cpp_msg_info *out);
+
+/// Space for one control message carrying `len` bytes (CMSG_SPACE).
+size_t cpp_cmsg_space(size_t len);
+/// Write one int-valued control message (IP_TTL, IPV6_HOPLIMIT) at the start of `buf`; returns bytes used.
+size_t cpp_cmsg_put_int(void *buf, size_t buflen, int level, int type, int value);
+
+enum {
+    CPP_EE_ORIGIN_NONE = 0,
+    CPP_EE_ORIGIN_LOCAL = 1,
+    CPP_EE_ORIGIN_ICMP = 2,
+    CPP_EE_ORIGIN_ICMP6 = 3,
+};
+
+// ---- socket options that are macros or missing from Glibc's Swift view -------------------------
+extern const int cpp_IP_RECVERR;
+extern const int cpp_IPV6_RECVERR;
+extern const int cpp_IP_MTU_DISCOVER;
+extern const int cpp_IPV6_MTU_DISCOVER;
+extern const int cpp_IP_PMTUDISC_PROBE;
+extern const int cpp_IPV6_PMTUDISC_PROBE;
+extern const int cpp_IP_RECVTTL;
+extern const int cpp_IP_TTL;
+extern const int cpp_IPV6_RECVHOPLIMIT;
+extern const int cpp_IPV6_HOPLIMIT;
+extern const int cpp_IPV6_UNICAST_HOPS;
+extern const int cpp_IP_MTU;
+extern const int cpp_IPV6_MTU;
+extern const int cpp_MSG_ERRQUEUE;
+extern const int cpp_SO_RCVBUFFORCE;
+extern const int cpp_SO_SNDBUFFORCE;
+extern const int cpp_IPV6_V6ONLY;
+extern const int cpp_IP_HDRINCL;
+
+/// Let only the ICMP types whose bit is set in `allow_mask` reach a raw IPv4 ICMP socket.
+int cpp_set_icmp_filter(int fd, uint32_t allow_mask);
+/// Let only the listed ICMPv6 types reach a raw ICMPv6 socket.
+int cpp_set_icmp6_filter(int fd, const uint8_t *types, size_t count);
+
+// ---- epoll ----------------------------------------------------------------------------------
+struct cpp_epoll_event {
+    uint32_t events;
+    uint64_t data;
+};
+extern const uint32_t cpp_EPOLLIN;
+extern const uint32_t cpp_EPOLLOUT;
+extern const uint32_t cpp_EPOLLERR;
+int cpp_epoll_create(void);
+int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int cpp_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data);
+int cpp_epoll_del(int epfd, int fd);
+int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms);
+
+// ---- interfaces -----------------------------------------------------------------------------
+/// MTU of the interface called `name` (SIOCGIFMTU), or -1 with errno set.
+int cpp_interface_mtu(const char *name);
+
+#include "cpathprobe_ethtool.h"
+
+#endif

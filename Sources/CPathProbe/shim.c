@@ -1,0 +1,155 @@
+// Implementation of the C shim; see include/CPathProbe.h for why each wrapper exists.
+#define _GNU_SOURCE 1
+#include "CPathProbe.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <linux/errqueue.h>
+#include <linux/icmp.h>
+
+_Static_assert(sizeof(struct cpp_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(struct cpp_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
+
+int cpp_sendmmsg(int fd, struct cpp_mmsghdr *vec, unsigned int vlen, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)vec, vlen, flags);
+}
+
+int cpp_recvmmsg(int fd, struct cpp_mmsghdr *vec, unsigned int vlen, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)vec, vlen, flags, NULL);
+}
+
+void cpp_msg_info_parse(const struct msghdr *msg, struct cpp_msg_info *out) {
+    memset(out, 0, sizeof(*out));
+    out->ttl = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c != NULL;
+         c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_TTL) ||
+            (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+            if (c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int v;
+                memcpy(&v, CMSG_DATA(c), sizeof v);
+                out->ttl = v;
+            }
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err))) continue;
+            struct sock_extended_err ee;
+            memcpy(&ee, CMSG_DATA(c), sizeof ee);
+            out->has_error = 1;
+            out->ee_errno = ee.ee_errno;
+            out->ee_origin = ee.ee_origin;
+            out->ee_type = ee.ee_type;
+            out->ee_code = ee.ee_code;
+            out->ee_info = ee.ee_info;
+            // The offender address follows the struct (SO_EE_OFFENDER); its family is 0 when unknown.
+            size_t avail = c->cmsg_len - CMSG_LEN(sizeof ee);
+            const struct sockaddr *off = SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(c));
+            size_t want = 0;
+            if (avail >= sizeof(sa_family_t)) {
+                sa_family_t fam;
+                memcpy(&fam, off, sizeof fam);
+                if (fam == AF_INET) want = sizeof(struct sockaddr_in);
+                else if (fam == AF_INET6) want = sizeof(struct sockaddr_in6);
+            }
+            if (want > 0 && avail >= want) memcpy(&out->offender, off, want);
+        }
+    }
+}
+
+size_t cpp_cmsg_space(size_t len) { return CMSG_SPACE(len); }
+
+size_t cpp_cmsg_put_int(void *buf, size_t buflen, int level, int type, int value) {
+    if (buflen < CMSG_SPACE(sizeof(int))) return 0;
+    memset(buf, 0, CMSG_SPACE(sizeof(int)));
+    struct cmsghdr *c = (struct cmsghdr *)buf;
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &value, sizeof value);
+    return CMSG_SPACE(sizeof(int));
+}
+
+const int cpp_IP_RECVERR = IP_RECVERR;
+const int cpp_IPV6_RECVERR = IPV6_RECVERR;
+const int cpp_IP_MTU_DISCOVER = IP_MTU_DISCOVER;
+const int cpp_IPV6_MTU_DISCOVER = IPV6_MTU_DISCOVER;
+const int cpp_IP_PMTUDISC_PROBE = IP_PMTUDISC_PROBE;
+const int cpp_IPV6_PMTUDISC_PROBE = IPV6_PMTUDISC_PROBE;
+const int cpp_IP_RECVTTL = IP_RECVTTL;
+const int cpp_IP_TTL = IP_TTL;
+const int cpp_IPV6_RECVHOPLIMIT = IPV6_RECVHOPLIMIT;
+const int cpp_IPV6_HOPLIMIT = IPV6_HOPLIMIT;
+const int cpp_IPV6_UNICAST_HOPS = IPV6_UNICAST_HOPS;
+const int cpp_IP_MTU = IP_MTU;
+const int cpp_IPV6_MTU = IPV6_MTU;
+const int cpp_MSG_ERRQUEUE = MSG_ERRQUEUE;
+const int cpp_SO_RCVBUFFORCE = SO_RCVBUFFORCE;
+const int cpp_SO_SNDBUFFORCE = SO_SNDBUFFORCE;
+const int cpp_IPV6_V6ONLY = IPV6_V6ONLY;
+const int cpp_IP_HDRINCL = IP_HDRINCL;
+
+int cpp_set_icmp_filter(int fd, uint32_t allow_mask) {
+    struct icmp_filter f;
+    f.data = ~allow_mask; // the kernel's mask lists the types to block
+    return setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof f);
+}
+
+int cpp_set_icmp6_filter(int fd, const uint8_t *types, size_t count) {
+    struct icmp6_filter f;
+    ICMP6_FILTER_SETBLOCKALL(&f);
+    for (size_t i = 0; i < count; i++) ICMP6_FILTER_SETPASS(types[i], &f);
+    return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof f);
+}
+
+const uint32_t cpp_EPOLLIN = EPOLLIN;
+const uint32_t cpp_EPOLLOUT = EPOLLOUT;
+const uint32_t cpp_EPOLLERR = EPOLLERR;
+
+int cpp_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static int epoll_ctl_data(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
+    return epoll_ctl_data(epfd, EPOLL_CTL_ADD, fd, events, data);
+}
+
+int cpp_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data) {
+    return epoll_ctl_data(epfd, EPOLL_CTL_MOD, fd, events, data);
+}
+
+int cpp_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms) {
+    struct epoll_event raw[64];
+    if (maxevents > 64) maxevents = 64;
+    int n = epoll_wait(epfd, raw, maxevents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return n;
+}
+
+int cpp_interface_mtu(const char *name) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, name, IF_NAMESIZE - 1);
+    int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc < 0 ? -1 : ifr.ifr_mtu;
+}

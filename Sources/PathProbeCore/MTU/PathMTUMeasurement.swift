@@ -1,0 +1,441 @@
+/// `pathprobe mtu` as a state machine: reachability check, then the per-hop trace and the size search
+/// side by side, then (for a black hole) localisation of the hop that drops large packets.
+///
+/// Everything here is driven by `ProbeResult`s, so the same code runs on the real engine and on the
+/// simulated paths of the unit tests.
+public struct PathMTUOptions: Sendable {
+    public var destination: IPAddress
+    public var kind: ProbeKind = .icmpEcho
+    /// Search range, whole IP packet sizes. `maxSize` defaults (in the CLI) to the egress interface MTU.
+    public var minSize: Int
+    public var maxSize: Int
+    /// Longest wait for one answer (--timeout), also the reachability check's wait.
+    public var timeoutMs: Double = 1000
+    /// Shortest per-probe timeout once RTTs are known.
+    public var minimumTimeoutMs: Double = 25
+    /// Attempts for a probe before its silence counts (--retries): reachability rounds, silent
+    /// confirmations in the size search, attempts per hop.
+    public var retries: Int = 3
+    /// Sizes in flight per search round (fewer in UDP mode, where each answer spends the target's ICMP budget).
+    public var parallelSizes: Int
+    /// Per-hop view and black-hole localisation (TTL-limited probes).
+    public var traceHops: Bool = true
+    public var maxTTL: Int = 30
+    /// Pause after controls go unanswered twice: ICMP errors are limited to ~1/s per destination.
+    public var rateLimitPauseMs: Double = 1000
+
+    public init(destination: IPAddress, kind: ProbeKind = .icmpEcho, minSize: Int? = nil, maxSize: Int) {
+        self.destination = destination
+        self.kind = kind
+        self.minSize = minSize ?? destination.family.minimumMTU
+        self.maxSize = maxSize
+        if case .udp = kind { parallelSizes = 4 } else { parallelSizes = 16 }
+    }
+
+    /// Smallest packet the probe kind can carry (headers plus pathprobe's 12-byte probe header).
+    public static func smallestProbe(_ family: AddressFamily) -> Int { family.ipHeaderSize + 8 + 12 }
+}
+
+public final class PathMTUMeasurement: Measurement {
+    public let options: PathMTUOptions
+    public private(set) var isFinished = false
+    public private(set) var probesSent = 0
+    public private(set) var startedAt: Nanoseconds? = nil
+    public private(set) var finishedAt: Nanoseconds? = nil
+
+    // Probe purposes, in the top 4 bits of a tag; the next 12 bits hold a round or attempt number.
+    enum Purpose: UInt32 { case reach = 1, trace, size, control, locate }
+    static func tag(_ p: Purpose, _ n: Int) -> UInt32 { p.rawValue << 28 | (UInt32(n) & 0xfff) << 16 }
+    static func purpose(of tag: UInt32) -> Purpose? { Purpose(rawValue: tag >> 28) }
+    static func number(of tag: UInt32) -> Int { Int(tag >> 16 & 0xfff) }
+
+    enum Phase { case reach, measuring, done }
+    private var phase = Phase.reach
+    private var rtt: RTTEstimator
+    private var timeoutScale = 1.0
+
+    // Reachability
+    private var reachAttempt = 0
+    private var reachOutstanding = 0
+    private var replyTTL: Int? = nil
+    public private(set) var unreachableReason: String? = nil
+    public private(set) var reachable = false
+
+    // Size search
+    public private(set) var search: SizeSearch
+    private let controlSize: Int
+    private var round = 0
+    private var roundOutstanding = 0
+    private var roundControlPassed = false
+    private var roundSilent: [Int] = []
+    private var controlFailuresInARow = 0
+    private var sizesPerRound: Int
+    private var pausedUntil: Nanoseconds? = nil
+    public private(set) var packetTooBigs: [PacketTooBig] = []
+
+    // Trace
+    public private(set) var hops: [Int: HopObservation] = [:]
+    private var traceAttempts: [Int: Int] = [:]
+    private var traceOutstanding: [Int: Int] = [:]
+    private var traceSentUpTo = 0
+    public private(set) var destinationTTL: Int? = nil
+    private var traceDone = false
+
+    // Localisation
+    private var locateState: LocateState = .notStarted
+    private var locateAnswers: [Int: IPAddress] = [:]
+    private var locateAttempts: [Int: Int] = [:]
+    private var locateOutstanding = 0
+    public private(set) var blackHoleHop: (ttl: Int, address: IPAddress)? = nil
+    enum LocateState { case notStarted, running, done }
+
+    public struct PacketTooBig: Sendable, Equatable {
+        public var from: IPAddress
+        public var mtu: Int
+        public var probeSize: Int
+    }
+
+    public struct HopObservation: Sendable {
+        public var address: IPAddress?
+        public var rttMs: Double?
+        public var isDestination: Bool
+        /// ICMP unreachable from this hop (e.g. "!N"), if any.
+        public var note: String?
+    }
+
+    public init(options: PathMTUOptions) {
+        self.options = options
+        let family = options.destination.family
+        controlSize = max(PathMTUOptions.smallestProbe(family), min(family.minimumMTU, options.minSize))
+        search = SizeSearch(minSize: options.minSize, maxSize: options.maxSize, knownGood: options.minSize - 1,
+                            confirmations: options.retries)
+        rtt = RTTEstimator(floorMs: options.minimumTimeoutMs, ceilingMs: options.timeoutMs)
+        sizesPerRound = max(1, options.parallelSizes)
+    }
+
+    // MARK: Measurement
+
+    public func advance<S: ProbeScheduler>(_ s: inout S) {
+        if startedAt == nil { startedAt = s.now }
+        switch phase {
+        case .reach:
+            if reachOutstanding == 0 { sendReachability(&s) }
+        case .measuring:
+            if let until = pausedUntil, s.now < until { s.wake(at: until); return }
+            pausedUntil = nil
+            if roundOutstanding == 0 && !search.isDone { startRound(&s) }
+        case .done:
+            break
+        }
+    }
+
+    public func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        guard let purpose = Self.purpose(of: r.tag), !isFinished else { return }
+        if r.rtt > 0, answeredByTarget(r.outcome) { rtt.add(sampleMs: r.rtt.inMs) }
+        switch purpose {
+        case .reach: handleReach(r, &s)
+        case .size, .control: handleSize(r, purpose, &s)
+        case .trace: handleTrace(r, &s)
+        case .locate: handleLocate(r, &s)
+        }
+        finishIfComplete(&s)
+    }
+
+    // MARK: helpers
+
+    private var probeTimeout: Nanoseconds { .fromMs(min(options.timeoutMs, rtt.timeoutMs * timeoutScale)) }
+    /// Routers answer from their slow path; give TTL-limited probes more time than echo replies.
+    private var hopTimeout: Nanoseconds { .fromMs(min(options.timeoutMs, max(3 * rtt.timeoutMs * timeoutScale, 50))) }
+
+    private func send<S: ProbeScheduler>(_ s: inout S, size: Int, ttl: Int = 0, timeout: Nanoseconds, tag: UInt32) {
+        probesSent += 1
+        s.send(ProbeRequest(destination: options.destination, kind: options.kind, size: size, ttl: ttl,
+                            timeout: timeout, tag: tag))
+    }
+
+    /// An answer that proves the probe reached the destination.
+    private func answeredByTarget(_ o: ProbeOutcome) -> Bool {
+        switch o {
+        case let .echoReply(from, _): return from == options.destination
+        case let .udpReply(from, _): return from == options.destination
+        case let .tcpReply(from, _, _): return from == options.destination
+        case let .unreachable(_, _, from):
+            // In UDP mode the destination's port unreachable (or its firewall's reject) is the answer.
+            if case .udp = options.kind { return from == options.destination }
+            return false
+        default: return false
+        }
+    }
+
+    // MARK: reachability
+
+    private func sendReachability<S: ProbeScheduler>(_ s: inout S) {
+        reachAttempt += 1
+        reachOutstanding = 2
+        for _ in 0..<2 {
+            send(&s, size: controlSize, timeout: .fromMs(options.timeoutMs), tag: Self.tag(.reach, reachAttempt))
+        }
+    }
+
+    private func handleReach<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        reachOutstanding -= 1
+        guard phase == .reach else { return }
+        if answeredByTarget(r.outcome) {
+            reachable = true
+            if r.answerTTL > 0 { replyTTL = r.answerTTL }
+            search.record(size: controlSize, .passed)
+            phase = .measuring
+            if options.traceHops { startTrace(&s) } else { traceDone = true }
+            startRound(&s)
+            return
+        }
+        switch r.outcome {
+        case let .unreachable(type, code, from):
+            unreachableReason = "\(ICMPNames.unreachable(family: options.destination.family, type: type, code: code)) from \(from)"
+        case let .localError(errno, _):
+            unreachableReason = "send failed: \(ICMPNames.errnoName(errno))"
+        case .timeExceeded(let from):
+            unreachableReason = "time exceeded at \(from)"
+        default: break
+        }
+        if reachOutstanding == 0 {
+            if reachAttempt >= max(1, options.retries) {
+                phase = .done
+                if unreachableReason == nil { unreachableReason = "no answer to \(reachAttempt * 2) probes" }
+                finish(s.now)
+            } else {
+                sendReachability(&s)
+            }
+        }
+    }
+
+    // MARK: size search
+
+    private func startRound<S: ProbeScheduler>(_ s: inout S) {
+        let sizes = search.nextSizes(count: sizesPerRound)
+        guard !sizes.isEmpty else { return }
+        round += 1
+        roundOutstanding = sizes.count + 1
+        roundControlPassed = false
+        roundSilent.removeAll(keepingCapacity: true)
+        let timeout = probeTimeout
+        for size in sizes { send(&s, size: size, timeout: timeout, tag: Self.tag(.size, round)) }
+        // The control goes last: if the target's ICMP budget ran out during this round, it is the
+        // control that goes unanswered, and the round's silences are not held against those sizes.
+        send(&s, size: controlSize, timeout: timeout, tag: Self.tag(.control, round))
+    }
+
+    private func handleSize<S: ProbeScheduler>(_ r: ProbeResult, _ purpose: Purpose, _ s: inout S) {
+        guard Self.number(of: r.tag) == round & 0xfff, roundOutstanding > 0 else { return }
+        roundOutstanding -= 1
+        let size = r.request.size
+        if purpose == .control {
+            if answeredByTarget(r.outcome) { roundControlPassed = true }
+        } else if answeredByTarget(r.outcome) {
+            search.record(size: size, .passed)
+        } else {
+            switch r.outcome {
+            case let .packetTooBig(mtu, from):
+                packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: size))
+                search.record(size: size, .tooBig(mtu: mtu))
+            case let .localError(_, mtu) where mtu > 0:
+                // The local interface is smaller than --max: that is the local limit, not the path's.
+                search.record(size: size, .tooBig(mtu: mtu))
+            default:
+                roundSilent.append(size)
+            }
+        }
+        if roundOutstanding == 0 { endRound(&s) }
+    }
+
+    private func endRound<S: ProbeScheduler>(_ s: inout S) {
+        if roundControlPassed {
+            for size in roundSilent { search.record(size: size, .silent) }
+            controlFailuresInARow = 0
+        } else if !roundSilent.isEmpty {
+            controlFailuresInARow += 1
+            if controlFailuresInARow >= 2 {
+                // Persistent silence of small probes: the target is rate-limiting or the path is lossy.
+                timeoutScale = min(timeoutScale * 2, 16)
+                sizesPerRound = max(1, sizesPerRound / 2)
+                pausedUntil = s.now + .fromMs(options.rateLimitPauseMs)
+            }
+        }
+        if search.isDone {
+            startLocateIfReady(&s)
+        } else if let until = pausedUntil {
+            s.wake(at: until)
+        } else {
+            startRound(&s)
+        }
+    }
+
+    // MARK: trace
+
+    private func startTrace<S: ProbeScheduler>(_ s: inout S) {
+        var guess = 6
+        if let t = replyTTL {
+            let initial = t <= 64 ? 64 : (t <= 128 ? 128 : 255)
+            guess = initial - t + 1
+        }
+        extendTrace(to: min(options.maxTTL, max(1, guess)), &s)
+    }
+
+    private func extendTrace<S: ProbeScheduler>(to last: Int, _ s: inout S) {
+        guard last > traceSentUpTo else { return }
+        for ttl in (traceSentUpTo + 1)...last { sendTrace(ttl: ttl, &s) }
+        traceSentUpTo = last
+    }
+
+    private func sendTrace<S: ProbeScheduler>(ttl: Int, _ s: inout S) {
+        traceAttempts[ttl, default: 0] += 1
+        traceOutstanding[ttl, default: 0] += 1
+        send(&s, size: controlSize, ttl: ttl, timeout: hopTimeout, tag: Self.tag(.trace, ttl))
+    }
+
+    private func handleTrace<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        let ttl = r.request.ttl
+        traceOutstanding[ttl, default: 1] -= 1
+        let ms = r.rtt > 0 ? r.rtt.inMs : nil
+        if answeredByTarget(r.outcome) {
+            if hops[ttl]?.address == nil { hops[ttl] = HopObservation(address: options.destination, rttMs: ms, isDestination: true) }
+            if destinationTTL == nil || ttl < destinationTTL! { destinationTTL = ttl }
+        } else {
+            switch r.outcome {
+            case let .timeExceeded(from):
+                if hops[ttl]?.address == nil { hops[ttl] = HopObservation(address: from, rttMs: ms, isDestination: false) }
+            case let .unreachable(type, code, from):
+                hops[ttl] = HopObservation(address: from, rttMs: ms, isDestination: false,
+                                           note: ICMPNames.unreachableShort(family: options.destination.family, type: type, code: code))
+                if from == options.destination, destinationTTL == nil || ttl < destinationTTL! { destinationTTL = ttl }
+            case .timeout:
+                let limit = destinationTTL ?? Int.max
+                if hops[ttl]?.address == nil, ttl < limit, (traceAttempts[ttl] ?? 0) < max(2, options.retries) {
+                    sendTrace(ttl: ttl, &s)
+                }
+            default: break
+            }
+        }
+        advanceTrace(&s)
+    }
+
+    private func advanceTrace<S: ProbeScheduler>(_ s: inout S) {
+        guard !traceDone else { return }
+        let limit = destinationTTL ?? traceSentUpTo + 1
+        let pending = (1..<max(1, min(limit, traceSentUpTo + 1))).contains { (traceOutstanding[$0] ?? 0) > 0 }
+        if pending { return }
+        if destinationTTL == nil {
+            let stillWaiting = traceOutstanding.values.contains { $0 > 0 }
+            if traceSentUpTo < options.maxTTL {
+                if !stillWaiting { extendTrace(to: min(options.maxTTL, traceSentUpTo + 4), &s) }
+                return
+            }
+            if stillWaiting { return }
+        }
+        traceDone = true
+        startLocateIfReady(&s)
+    }
+
+    // MARK: black-hole localisation
+
+    private func startLocateIfReady<S: ProbeScheduler>(_ s: inout S) {
+        guard search.isDone, locateState == .notStarted else { return }
+        guard options.traceHops, search.failureWasSilent, search.smallestFailed <= options.maxSize else {
+            locateState = .done
+            return
+        }
+        guard traceDone else { return }
+        guard let dest = destinationTTL, dest > 1 else { locateState = .done; return }
+        locateState = .running
+        for ttl in 1..<dest { sendLocate(ttl: ttl, &s) }
+    }
+
+    private func sendLocate<S: ProbeScheduler>(ttl: Int, _ s: inout S) {
+        locateAttempts[ttl, default: 0] += 1
+        locateOutstanding += 1
+        send(&s, size: search.smallestFailed, ttl: ttl, timeout: hopTimeout, tag: Self.tag(.locate, ttl))
+    }
+
+    private func handleLocate<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        locateOutstanding -= 1
+        let ttl = r.request.ttl
+        switch r.outcome {
+        case let .timeExceeded(from):
+            locateAnswers[ttl] = from
+        case let .packetTooBig(mtu, from):
+            packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
+        case .timeout:
+            // Silence beyond the last answering hop is expected; retry only hops we have not heard from,
+            // and only while a later hop could still change the answer.
+            if locateAnswers[ttl] == nil, (locateAttempts[ttl] ?? 0) < max(2, options.retries),
+               ttl > (locateAnswers.keys.max() ?? 0) {
+                sendLocate(ttl: ttl, &s)
+            }
+        default: break
+        }
+        if locateOutstanding == 0 {
+            locateState = .done
+            if let last = locateAnswers.keys.max(), let addr = locateAnswers[last] { blackHoleHop = (last, addr) }
+        }
+    }
+
+    // MARK: completion
+
+    private func finishIfComplete<S: ProbeScheduler>(_ s: inout S) {
+        guard phase == .measuring, search.isDone, roundOutstanding == 0 else { return }
+        if options.traceHops && !traceDone { return }
+        if locateState == .notStarted { startLocateIfReady(&s) }
+        if locateState == .running { return }
+        if !options.traceHops || traceDone {
+            phase = .done
+            finish(s.now)
+        }
+    }
+
+    private func finish(_ now: Nanoseconds) {
+        isFinished = true
+        finishedAt = now
+    }
+
+    // MARK: result
+
+    public var result: PathMTUResult {
+        let family = options.destination.family
+        var r = PathMTUResult(address: options.destination, family: family)
+        if case let .udp(port) = options.kind { r.protocolName = "udp"; r.port = Int(port) } else { r.protocolName = "icmp" }
+        r.reachable = reachable
+        r.unreachableReason = reachable ? nil : unreachableReason
+        r.probesSent = probesSent
+        if let a = startedAt, let b = finishedAt { r.durationMs = (b - a).inMs }
+        r.rttMs = rtt.minimum
+        r.maxProbed = options.maxSize
+        r.packetTooBigs = packetTooBigs
+        guard reachable else { return r }
+        r.pathMTU = search.isDone ? search.pathMTU : nil
+        r.blackHole = search.isDone && search.failureWasSilent && search.smallestFailed <= options.maxSize
+        if r.blackHole, let bh = blackHoleHop { r.blackHoleHop = PathMTUResult.HopRef(ttl: bh.ttl, address: bh.address) }
+
+        // Hop table: up to the destination, with the largest size known to reach each hop.
+        let lastTTL = destinationTTL ?? hops.keys.max() ?? 0
+        var bottlenecks: [(ttl: Int, mtu: Int)] = []
+        for ptb in packetTooBigs {
+            if let t = hops.first(where: { $0.value.address == ptb.from && !$0.value.isDestination })?.key {
+                let valid = ptb.mtu >= options.minSize && ptb.mtu < ptb.probeSize
+                bottlenecks.append((t, valid ? ptb.mtu : (r.pathMTU ?? ptb.mtu)))
+            }
+        }
+        if let bh = r.blackHoleHop, let p = r.pathMTU { bottlenecks.append((bh.ttl, p)) }
+        if lastTTL > 0 {
+            for ttl in 1...lastTTL {
+                let h = hops[ttl]
+                var mtu = options.maxSize
+                for b in bottlenecks where b.ttl < ttl { mtu = min(mtu, b.mtu) }
+                if let p = r.pathMTU { mtu = max(mtu, p) }
+                if ttl == lastTTL, h?.isDestination == true, let p = r.pathMTU { mtu = p }
+                r.hops.append(PathMTUResult.Hop(ttl: ttl, address: h?.address, rttMs: h?.rttMs,
+                                                mtu: h?.address == nil ? nil : mtu, note: h?.note))
+            }
+        }
+        return r
+    }
+}

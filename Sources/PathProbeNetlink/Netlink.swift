@@ -1,0 +1,2 @@
+import PathProbeCore
+internal import CNetlink

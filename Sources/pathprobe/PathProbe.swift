@@ -1,0 +1,52 @@
+import ArgumentParser
+import PathProbeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root command. Each subcommand lives in its own file and is a thin call into the libraries.
+struct PathProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pathprobe",
+        abstract: "MTU and transport path profiler: exact path MTU (also through black holes), port reachability, local path inventory.",
+        discussion: """
+            Examples:
+              pathprobe mtu 192.0.2.10              path MTU, per-hop view, black-hole detection
+              pathprobe mtu -6 --json gw.example.net
+              pathprobe reach --rdp rdgw.example.net
+              pathprobe nic
+              pathprobe route 192.0.2.10
+              pathprobe profile --rdp rdgw.example.net > before.json
+              pathprobe diff before.json after.json
+              pathprobe bulk -f gateways.txt --mode mtu -o results.jsonl
+
+            Exit status: 0 measured, 1 target unreachable (or a regression, for diff), 2 bad input.
+            """,
+        version: PathProbeVersion.string,
+        subcommands: [
+            MTUCommand.self, ReachCommand.self, ServeCommand.self, NicCommand.self, RouteCommand.self,
+            ProfileCommand.self, DiffCommand.self, BulkCommand.self,
+        ]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try PathProbe.parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
+        } catch let failure as UsageError {
+            CLI.fail(failure.message)
+        } catch {
+            // --help and --version are "errors" to the parser that exit 0: let it print them.
+            if PathProbe.exitCode(for: error) == .success { PathProbe.exit(withError: error) }
+            // Anything else is bad input: one clear line, exit status 2.
+            let message = PathProbe.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            CLI.fail(message)
+        }
+    }
+}

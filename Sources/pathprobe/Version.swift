@@ -1,0 +1,3 @@
+enum PathProbeVersion {
+    static let string = "0.1.0"
+}
