@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <linux/errqueue.h>
@@ -139,6 +140,34 @@ int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int 
         events[i].data = raw[i].data.u64;
     }
     return n;
+}
+
+int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, int64_t timeout_ns) {
+    struct epoll_event raw[64];
+    if (maxevents > 64) maxevents = 64;
+    int n;
+    if (timeout_ns < 0) {
+        n = epoll_pwait2(epfd, raw, maxevents, NULL, NULL);
+    } else {
+        struct timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+        n = epoll_pwait2(epfd, raw, maxevents, &ts, NULL);
+    }
+    if (n < 0 && errno == ENOSYS) {
+        // Kernels before 5.11: millisecond resolution, rounded up so we never spin.
+        int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+        n = epoll_wait(epfd, raw, maxevents, ms);
+    }
+    for (int i = 0; i < n; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return n;
+}
+
+uint64_t cpp_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int cpp_interface_mtu(const char *name) {

@@ -16,7 +16,7 @@ enum CLI {
     static func printError(_ line: String) {
         var text = line
         if !text.hasSuffix("\n") { text += "\n" }
-        _ = text.withCString { write(2, $0, strlen($0)) }
+        text.withCString { p in _ = write(2, p, strlen(p)) }
     }
 
     static func fail(_ message: String) -> Never {
@@ -28,7 +28,7 @@ enum CLI {
     static func printOut(_ text: String) {
         var t = text
         if !t.hasSuffix("\n") { t += "\n" }
-        _ = t.withCString { p in
+        t.withCString { p in
             var off = 0
             let n = strlen(p)
             while off < n {

@@ -89,6 +89,11 @@ int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
 int cpp_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data);
 int cpp_epoll_del(int epfd, int fd);
 int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms);
+/// Like cpp_epoll_wait with a nanosecond timeout (epoll_pwait2); a negative timeout waits forever.
+int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, int64_t timeout_ns);
+
+/// CLOCK_MONOTONIC in nanoseconds.
+uint64_t cpp_monotonic_ns(void);
 
 // ---- interfaces -----------------------------------------------------------------------------
 /// MTU of the interface called `name` (SIOCGIFMTU), or -1 with errno set.

@@ -29,7 +29,7 @@ public struct PathMTUOptions: Sendable {
         self.kind = kind
         self.minSize = minSize ?? destination.family.minimumMTU
         self.maxSize = maxSize
-        if case .udp = kind { parallelSizes = 4 } else { parallelSizes = 16 }
+        if case .udp = kind { parallelSizes = 3 } else { parallelSizes = 16 }
     }
 
     /// Smallest packet the probe kind can carry (headers plus pathprobe's 12-byte probe header).
@@ -169,10 +169,14 @@ public final class PathMTUMeasurement: Measurement {
 
     // MARK: reachability
 
+    private var isUDP: Bool { if case .udp = options.kind { return true } else { return false } }
+
     private func sendReachability<S: ProbeScheduler>(_ s: inout S) {
         reachAttempt += 1
-        reachOutstanding = 2
-        for _ in 0..<2 {
+        // UDP answers come out of the target's ICMP error budget: spend one, not two.
+        let copies = isUDP ? 1 : 2
+        reachOutstanding = copies
+        for _ in 0..<copies {
             send(&s, size: controlSize, timeout: .fromMs(options.timeoutMs), tag: Self.tag(.reach, reachAttempt))
         }
     }
@@ -201,7 +205,7 @@ public final class PathMTUMeasurement: Measurement {
         if reachOutstanding == 0 {
             if reachAttempt >= max(1, options.retries) {
                 phase = .done
-                if unreachableReason == nil { unreachableReason = "no answer to \(reachAttempt * 2) probes" }
+                if unreachableReason == nil { unreachableReason = "no answer to \(probesSent) probes" }
                 finish(s.now)
             } else {
                 sendReachability(&s)
@@ -252,13 +256,16 @@ public final class PathMTUMeasurement: Measurement {
         if roundControlPassed {
             for size in roundSilent { search.record(size: size, .silent) }
             controlFailuresInARow = 0
+            timeoutScale = max(1, timeoutScale / 2)
         } else if !roundSilent.isEmpty {
             controlFailuresInARow += 1
-            if controlFailuresInARow >= 2 {
-                // Persistent silence of small probes: the target is rate-limiting or the path is lossy.
-                timeoutScale = min(timeoutScale * 2, 16)
+            // Small probes keep going unanswered: the path is lossy or slow (wait longer), or the target
+            // rate-limits its answers (UDP: port unreachable, ~1/s per source after a burst of ~6):
+            // send fewer probes per round and let its budget refill.
+            if controlFailuresInARow >= (isUDP ? 2 : 3) {
+                timeoutScale = min(timeoutScale * 2, 4)
                 sizesPerRound = max(1, sizesPerRound / 2)
-                pausedUntil = s.now + .fromMs(options.rateLimitPauseMs)
+                if isUDP { pausedUntil = s.now + .fromMs(options.rateLimitPauseMs) }
             }
         }
         if search.isDone {

@@ -101,8 +101,8 @@ public struct PathMTUResult: Sendable {
             } else {
                 s += ": packets above \(mtu) are dropped with no ICMP"
             }
-        } else if let localMTU, mtu < localMTU {
-            s += ", below the local MTU \(localMTU)" + (packetTooBigs.isEmpty ? "" : " (ICMP packet-too-big received)")
+        } else if mtu < maxProbed {
+            s += ", below the local MTU \(localMTU ?? maxProbed)" + (packetTooBigs.isEmpty ? "" : " (ICMP packet-too-big received)")
         } else {
             s += style.green(", clean")
         }

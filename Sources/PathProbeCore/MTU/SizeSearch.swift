@@ -99,19 +99,18 @@ public struct SizeSearch: Sendable {
             sizes.insert(h)
             if h + 1 < top { sizes.insert(h + 1) }
         }
-        // 2. Spread the rest over the open range; with no failure yet, the top of the range (maxSize) is first.
+        // 2. Spread the rest evenly over the open range. With no failure seen yet the top of the range
+        //    (maxSize) is one of the points: on a clean path that single probe settles it.
         let budget = max(1, count - sizes.count)
         let highest = top - 1
         if highest >= lowest {
             let span = highest - lowest + 1
             if span <= budget {
                 for s in lowest...highest { sizes.insert(s) }
+            } else if top > maxSize {
+                for i in 1...budget { sizes.insert(lowest - 1 + (span * i + budget - 1) / budget) }
             } else {
-                for i in 1...budget {
-                    // ceil so the last point is `highest` and points are > lowest - 1
-                    let s = lowest - 1 + (span * i + budget - 1) / budget
-                    sizes.insert(min(highest, s))
-                }
+                for i in 1...budget { sizes.insert(lowest - 1 + (span + 1) * i / (budget + 1)) }
             }
         }
         // 3. Re-probe the lowest suspicion until it is certain (or passes).

@@ -1,0 +1,193 @@
+import CPathProbe
+import PathProbeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The local end of a path: the source address the kernel picks for a destination, the interface
+/// that holds it, and that interface's MTU (the largest probe that can leave).
+public struct LocalPath: Sendable {
+    public var source: IPAddress
+    public var interface: String?
+    public var mtu: Int?
+
+    public enum LookupError: Error, CustomStringConvertible {
+        case noRoute(IPAddress, Int32)
+        public var description: String {
+            switch self {
+            case let .noRoute(a, e): return "no route to \(a) (\(String(cString: strerror(e))))"
+            }
+        }
+    }
+
+    /// Asks the kernel's routing by connecting a UDP socket (no packet is sent).
+    public static func lookup(to destination: IPAddress) throws -> LocalPath {
+        let domain = destination.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", errno) }
+        defer { close(fd) }
+        var dst = SocketAddress.make(destination, port: 9)
+        let rc = withUnsafePointer(to: &dst) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, SocketAddress.length(destination.family)) }
+        }
+        guard rc == 0 else { throw LookupError.noRoute(destination, errno) }
+        var local = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let g = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard g == 0, let (source, _) = SocketAddress.parse(local) else { throw SystemError("getsockname", errno) }
+        let name = interfaceName(holding: source)
+        var mtu: Int? = nil
+        if let name {
+            let m = cpp_interface_mtu(name)
+            if m > 0 { mtu = Int(m) }
+        }
+        return LocalPath(source: source, interface: name, mtu: mtu)
+    }
+
+    public static func egress(to destination: IPAddress) -> LocalPath? { try? lookup(to: destination) }
+
+    /// The interface that has `address` assigned (getifaddrs).
+    public static func interfaceName(holding address: IPAddress) -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>? = nil
+        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        defer { freeifaddrs(list) }
+        var p: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = p {
+            if let sa = entry.pointee.ifa_addr {
+                let len = sa.pointee.sa_family == sa_family_t(AF_INET) ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
+                if let (a, _) = SocketAddress.parse(UnsafeRawPointer(sa), length: len), a == address {
+                    return String(cString: entry.pointee.ifa_name)
+                }
+            }
+            p = entry.pointee.ifa_next
+        }
+        return nil
+    }
+}
+
+/// Name resolution for the command line. Literal addresses never touch DNS.
+public enum Resolver {
+    public enum ResolveError: Error, CustomStringConvertible {
+        case unknownHost(String, String)
+        case wrongFamily(String, AddressFamily)
+        public var description: String {
+            switch self {
+            case let .unknownHost(h, why): return "unknown host '\(h)': \(why)"
+            case let .wrongFamily(h, f): return "'\(h)' is not an \(f == .ipv4 ? "IPv4" : "IPv6") address"
+            }
+        }
+    }
+
+    public static func resolve(_ host: String, family: AddressFamily? = nil) throws -> IPAddress {
+        var text = host
+        if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        if let literal = IPAddress(text) {
+            if let family, literal.family != family { throw ResolveError.wrongFamily(host, family) }
+            return literal
+        }
+        guard !text.isEmpty, text.utf8.count < 254, !text.contains(" ") else {
+            throw ResolveError.unknownHost(host, "not a host name or address")
+        }
+        var hints = addrinfo()
+        hints.ai_family = family == nil ? AF_UNSPEC : (family == .ipv4 ? AF_INET : AF_INET6)
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>? = nil
+        let rc = getaddrinfo(text, nil, &hints, &result)
+        guard rc == 0, let first = result else { throw ResolveError.unknownHost(host, String(cString: gai_strerror(rc))) }
+        defer { freeaddrinfo(result) }
+        var p: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = p {
+            if let sa = ai.pointee.ai_addr, let (a, _) = SocketAddress.parse(UnsafeRawPointer(sa), length: Int(ai.pointee.ai_addrlen)) {
+                return a
+            }
+            p = ai.pointee.ai_next
+        }
+        throw ResolveError.unknownHost(host, "no usable address")
+    }
+
+    /// Reverse lookups with an overall deadline (each lookup on its own thread: getnameinfo blocks).
+    /// Addresses that do not resolve in time are simply left out.
+    public static func reverse(_ addresses: [IPAddress], deadlineMs: Int = 1500) -> [IPAddress: String] {
+        let unique = Array(Set(addresses))
+        if unique.isEmpty { return [:] }
+        let box = ReverseBox()
+        var threads: [pthread_t] = []
+        for a in unique {
+            let ctx = Unmanaged.passRetained(ReverseJob(address: a, box: box)).toOpaque()
+            var t = pthread_t()
+            if pthread_create(&t, nil, { raw in
+                let job = Unmanaged<ReverseJob>.fromOpaque(raw!).takeRetainedValue()
+                job.box.finish(job.address, Resolver.nameInfo(job.address))
+                return nil
+            }, ctx) == 0 {
+                pthread_detach(t)
+                threads.append(t)
+            }
+        }
+        let start = System.now()
+        while box.finished < unique.count && System.now() - start < Nanoseconds.fromMs(Double(deadlineMs)) { usleep(5000) }
+        return box.snapshot()
+    }
+
+    static func nameInfo(_ a: IPAddress) -> String? {
+        var sa = SocketAddress.make(a, port: 0)
+        var host = [CChar](repeating: 0, count: 1025)
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, SocketAddress.length(a.family), &host, 1025, nil, 0, NI_NAMEREQD)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+private final class ReverseJob {
+    let address: IPAddress
+    let box: ReverseBox
+    init(address: IPAddress, box: ReverseBox) {
+        self.address = address
+        self.box = box
+    }
+}
+
+/// Results of the reverse lookups, shared with their threads under a mutex.
+private final class ReverseBox: @unchecked Sendable {
+    private var names: [IPAddress: String] = [:]
+    private var done = 0
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    deinit { pthread_mutex_destroy(&lock) }
+    func finish(_ a: IPAddress, _ name: String?) {
+        pthread_mutex_lock(&lock)
+        if let name { names[a] = name }
+        done += 1
+        pthread_mutex_unlock(&lock)
+    }
+    var finished: Int {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return done
+    }
+    func snapshot() -> [IPAddress: String] {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return names
+    }
+}
+
+/// CLOCK_MONOTONIC, the engine's time base.
+public enum MonotonicClock {
+    public static func now() -> Nanoseconds { System.now() }
+}
+
+extension LocalPath {
+    /// MTU of a named interface (SIOCGIFMTU), nil when there is no such interface.
+    public static func interfaceMTU(_ name: String) -> Int? {
+        let m = cpp_interface_mtu(name)
+        return m > 0 ? Int(m) : nil
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The namespace lab: client - r1 - r2 - server, joined by veth, with per-link MTU, PMTU black holes,
+# random loss and the kernel's own ICMP rate limits. Used by the lab tests, the demo and the benchmarks.
+#
+#   scripts/lab.sh up PREFIX [options]     build namespaces PREFIXc PREFIXr1 PREFIXr2 PREFIXs
+#   scripts/lab.sh down PREFIX             remove them
+#   scripts/lab.sh show PREFIX             addresses and rules, for debugging
+#
+# Options for `up`:
+#   --mtu1 N / --mtu2 N / --mtu3 N   MTU of link 1 (client-r1), 2 (r1-r2), 3 (r2-server); default 1500
+#   --blackhole r1|r2                that router drops its own frag-needed / packet-too-big (iptables OUTPUT)
+#   --loss PCT                       r1 drops PCT% of forwarded packets at random, both directions
+#   --ping-group open|closed         net.ipv4.ping_group_range in the client (default: kernel default, closed)
+#
+# Addresses (the same in every lab: namespaces keep them apart):
+#   link1 10.0.1.0/24  fd00:1::/64   client .1 / ::1    r1 .2 / ::2
+#   link2 10.0.2.0/24  fd00:2::/64   r1     .1 / ::1    r2 .2 / ::2
+#   link3 10.0.3.0/24  fd00:3::/64   r2     .1 / ::1    server .2 / ::2
+# The server is 10.0.3.2 and fd00:3::2. Interfaces are eth0 (towards the client) and eth1.
+set -euo pipefail
+
+usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+
+cmd=${1:-}; prefix=${2:-}
+[[ -n "$cmd" && -n "$prefix" ]] || usage
+shift 2
+C=${prefix}c; R1=${prefix}r1; R2=${prefix}r2; S=${prefix}s
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+down() {
+    for ns in "$C" "$R1" "$R2" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+
+
+up() {
+    local mtu1=1500 mtu2=1500 mtu3=1500 blackhole="" loss="" pinggroup=""
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --mtu1) mtu1=$2; shift 2 ;;
+            --mtu2) mtu2=$2; shift 2 ;;
+            --mtu3) mtu3=$2; shift 2 ;;
+            --blackhole) blackhole=$2; shift 2 ;;
+            --loss) loss=$2; shift 2 ;;
+            --ping-group) pinggroup=$2; shift 2 ;;
+            *) echo "lab.sh: unknown option $1" >&2; exit 2 ;;
+        esac
+    done
+    down
+    for ns in "$C" "$R1" "$R2" "$S"; do
+        ip netns add "$ns"
+        nsx "$ns" ip link set lo up
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    done
+    # Client and server addresses are .1 on link 1 and .2 on link 3: keep names and numbers straight.
+    ip link add name eth0 netns "$C" mtu "$mtu1" type veth peer name eth0 netns "$R1" mtu "$mtu1"
+    nsx "$C" ip addr add 10.0.1.1/24 dev eth0; nsx "$R1" ip addr add 10.0.1.2/24 dev eth0
+    nsx "$C" ip -6 addr add fd00:1::1/64 dev eth0 nodad; nsx "$R1" ip -6 addr add fd00:1::2/64 dev eth0 nodad
+    nsx "$C" ip link set eth0 up; nsx "$R1" ip link set eth0 up
+    ip link add name eth1 netns "$R1" mtu "$mtu2" type veth peer name eth0 netns "$R2" mtu "$mtu2"
+    nsx "$R1" ip addr add 10.0.2.1/24 dev eth1; nsx "$R2" ip addr add 10.0.2.2/24 dev eth0
+    nsx "$R1" ip -6 addr add fd00:2::1/64 dev eth1 nodad; nsx "$R2" ip -6 addr add fd00:2::2/64 dev eth0 nodad
+    nsx "$R1" ip link set eth1 up; nsx "$R2" ip link set eth0 up
+    ip link add name eth1 netns "$R2" mtu "$mtu3" type veth peer name eth0 netns "$S" mtu "$mtu3"
+    nsx "$R2" ip addr add 10.0.3.1/24 dev eth1; nsx "$S" ip addr add 10.0.3.2/24 dev eth0
+    nsx "$R2" ip -6 addr add fd00:3::1/64 dev eth1 nodad; nsx "$S" ip -6 addr add fd00:3::2/64 dev eth0 nodad
+    nsx "$R2" ip link set eth1 up; nsx "$S" ip link set eth0 up
+
+    for r in "$R1" "$R2"; do
+        nsx "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+    done
+    nsx "$C" ip route add default via 10.0.1.2
+    nsx "$C" ip -6 route add default via fd00:1::2
+    nsx "$R1" ip route add 10.0.3.0/24 via 10.0.2.2
+    nsx "$R1" ip -6 route add fd00:3::/64 via fd00:2::2
+    nsx "$R2" ip route add 10.0.1.0/24 via 10.0.2.1
+    nsx "$R2" ip -6 route add fd00:1::/64 via fd00:2::1
+    nsx "$S" ip route add default via 10.0.3.1
+    nsx "$S" ip -6 route add default via fd00:3::1
+
+    if [[ -n "$blackhole" ]]; then
+        local r
+        case $blackhole in r1) r=$R1 ;; r2) r=$R2 ;; *) echo "lab.sh: --blackhole takes r1 or r2" >&2; exit 2 ;; esac
+        # The router still forwards what fits; it only stops telling anyone about what does not.
+        nsx "$r" iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+        nsx "$r" ip6tables -A OUTPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP
+    fi
+    if [[ -n "$loss" ]]; then
+        local p
+        p=$(awk "BEGIN { printf \"%.4f\", $loss / 100 }")
+        nsx "$R1" iptables -A FORWARD -m statistic --mode random --probability "$p" -j DROP
+        nsx "$R1" ip6tables -A FORWARD -m statistic --mode random --probability "$p" -j DROP
+    fi
+    case $pinggroup in
+        open) nsx "$C" sysctl -qw net.ipv4.ping_group_range="0 2147483647" ;;
+        closed) nsx "$C" sysctl -qw net.ipv4.ping_group_range="1 0" ;;
+        "") ;;
+        *) echo "lab.sh: --ping-group takes open or closed" >&2; exit 2 ;;
+    esac
+    # Neighbour discovery and ARP before the first measurement, so no test pays for it.
+    nsx "$C" ping -q -c1 -W2 10.0.3.2 >/dev/null 2>&1 || true
+    nsx "$C" ping -6 -q -c1 -W2 fd00:3::2 >/dev/null 2>&1 || true
+}
+
+show() {
+    for ns in "$C" "$R1" "$R2" "$S"; do
+        echo "== $ns"; nsx "$ns" ip -br addr; nsx "$ns" ip -br link; nsx "$ns" iptables -S | grep -v '^-P' || true
+    done
+}
+
+case $cmd in
+    up) up "$@" ;;
+    down) down ;;
+    show) show ;;
+    *) usage ;;
+esac
