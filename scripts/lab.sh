@@ -52,31 +52,39 @@ up() {
         nsx "$ns" ip link set lo up
         nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
     done
-    # Client and server addresses are .1 on link 1 and .2 on link 3: keep names and numbers straight.
-    ip link add name eth0 netns "$C" mtu "$mtu1" type veth peer name eth0 netns "$R1" mtu "$mtu1"
-    nsx "$C" ip addr add 10.0.1.1/24 dev eth0; nsx "$R1" ip addr add 10.0.1.2/24 dev eth0
-    nsx "$C" ip -6 addr add fd00:1::1/64 dev eth0 nodad; nsx "$R1" ip -6 addr add fd00:1::2/64 dev eth0 nodad
-    nsx "$C" ip link set eth0 up; nsx "$R1" ip link set eth0 up
-    ip link add name eth1 netns "$R1" mtu "$mtu2" type veth peer name eth0 netns "$R2" mtu "$mtu2"
-    nsx "$R1" ip addr add 10.0.2.1/24 dev eth1; nsx "$R2" ip addr add 10.0.2.2/24 dev eth0
-    nsx "$R1" ip -6 addr add fd00:2::1/64 dev eth1 nodad; nsx "$R2" ip -6 addr add fd00:2::2/64 dev eth0 nodad
-    nsx "$R1" ip link set eth1 up; nsx "$R2" ip link set eth0 up
-    ip link add name eth1 netns "$R2" mtu "$mtu3" type veth peer name eth0 netns "$S" mtu "$mtu3"
-    nsx "$R2" ip addr add 10.0.3.1/24 dev eth1; nsx "$S" ip addr add 10.0.3.2/24 dev eth0
-    nsx "$R2" ip -6 addr add fd00:3::1/64 dev eth1 nodad; nsx "$S" ip -6 addr add fd00:3::2/64 dev eth0 nodad
-    nsx "$R2" ip link set eth1 up; nsx "$S" ip link set eth0 up
+    # veth pair for link N between namespace A (interface IA, address .1) and B (IB, .2).
+    # IPv6 needs at least 1280 bytes: a smaller link carries IPv4 only.
+    pair() {
+        local a=$1 ia=$2 b=$3 ib=$4 mtu=$5 n=$6
+        ip link add name "$ia" netns "$a" mtu "$mtu" type veth peer name "$ib" netns "$b" mtu "$mtu"
+        nsx "$a" ip addr add "10.0.$n.1/24" dev "$ia"; nsx "$b" ip addr add "10.0.$n.2/24" dev "$ib"
+        if (( mtu >= 1280 )); then
+            nsx "$a" ip -6 addr add "fd00:$n::1/64" dev "$ia" nodad; nsx "$b" ip -6 addr add "fd00:$n::2/64" dev "$ib" nodad
+        fi
+        nsx "$a" ip link set "$ia" up; nsx "$b" ip link set "$ib" up
+    }
+    # The client is .1 on link 1; r1 .2 on link 1 and .1 on link 2; r2 .2 / .1; the server .2 on link 3.
+    pair "$C" eth0 "$R1" eth0 "$mtu1" 1
+    pair "$R1" eth1 "$R2" eth0 "$mtu2" 2
+    pair "$R2" eth1 "$S" eth0 "$mtu3" 3
+    local v6=1
+    (( mtu1 >= 1280 && mtu2 >= 1280 && mtu3 >= 1280 )) || v6=0
 
     for r in "$R1" "$R2"; do
         nsx "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
     done
     nsx "$C" ip route add default via 10.0.1.2
-    nsx "$C" ip -6 route add default via fd00:1::2
     nsx "$R1" ip route add 10.0.3.0/24 via 10.0.2.2
-    nsx "$R1" ip -6 route add fd00:3::/64 via fd00:2::2
     nsx "$R2" ip route add 10.0.1.0/24 via 10.0.2.1
-    nsx "$R2" ip -6 route add fd00:1::/64 via fd00:2::1
     nsx "$S" ip route add default via 10.0.3.1
-    nsx "$S" ip -6 route add default via fd00:3::1
+    if (( v6 )); then
+        nsx "$C" ip -6 route add default via fd00:1::2
+        nsx "$R1" ip -6 route add fd00:3::/64 via fd00:2::2
+        nsx "$R2" ip -6 route add fd00:1::/64 via fd00:2::1
+        nsx "$S" ip -6 route add default via fd00:3::1
+    else
+        echo "lab.sh: a link is below 1280 bytes, so this lab has no IPv6 path" >&2
+    fi
 
     if [[ -n "$blackhole" ]]; then
         local r

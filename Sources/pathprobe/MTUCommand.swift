@@ -143,6 +143,7 @@ enum PathMTURunner {
         result.target = host
         result.localMTU = local.mtu
         result.interface = local.interface
+        result.socket = engine.socketDescription(family: address.family, kind: probe.kind)
         return result
     }
 

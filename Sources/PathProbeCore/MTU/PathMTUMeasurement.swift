@@ -223,7 +223,9 @@ public final class PathMTUMeasurement: Measurement {
         roundControlPassed = false
         roundSilent.removeAll(keepingCapacity: true)
         let timeout = probeTimeout
-        for size in sizes { send(&s, size: size, timeout: timeout, tag: Self.tag(.size, round)) }
+        // Largest first: if the target's answer budget runs out mid-round, it is spent on the sizes
+        // nearest the top of the range, which say the most.
+        for size in sizes.reversed() { send(&s, size: size, timeout: timeout, tag: Self.tag(.size, round)) }
         // The control goes last: if the target's ICMP budget ran out during this round, it is the
         // control that goes unanswered, and the round's silences are not held against those sizes.
         send(&s, size: controlSize, timeout: timeout, tag: Self.tag(.control, round))

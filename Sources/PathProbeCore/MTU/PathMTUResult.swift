@@ -26,6 +26,8 @@ public struct PathMTUResult: Sendable {
     public var family: AddressFamily
     public var protocolName = "icmp"
     public var port: Int? = nil
+    /// Which socket carried the probes: "ping" (unprivileged ICMP), "raw" or "udp".
+    public var socket: String? = nil
     public var reachable = false
     public var unreachableReason: String? = nil
     public var pathMTU: Int? = nil
@@ -58,6 +60,7 @@ public struct PathMTUResult: Sendable {
             ("family", .string(family.rawValue)),
             ("protocol", .string(protocolName)),
             ("port", .from(port)),
+            ("socket", .from(socket)),
             ("status", .string(status)),
             ("path_mtu", .from(pathMTU)),
             ("mss", .from(mss)),

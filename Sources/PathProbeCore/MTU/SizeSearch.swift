@@ -95,15 +95,15 @@ public struct SizeSearch: Sendable {
         let top = upperCandidate  // exclusive, unless it is only a suspicion
         var sizes = Set<Int>()
         // 1. Check what a packet-too-big told us, and the byte above it.
-        for h in hints where h >= lowest && h < top {
+        for h in hints.sorted(by: >) where h >= lowest && h < top && sizes.count < max(2, count) {
             sizes.insert(h)
             if h + 1 < top { sizes.insert(h + 1) }
         }
         // 2. Spread the rest evenly over the open range. With no failure seen yet the top of the range
         //    (maxSize) is one of the points: on a clean path that single probe settles it.
-        let budget = max(1, count - sizes.count)
+        let budget = count - sizes.count
         let highest = top - 1
-        if highest >= lowest {
+        if highest >= lowest && budget > 0 {
             let span = highest - lowest + 1
             if span <= budget {
                 for s in lowest...highest { sizes.insert(s) }

@@ -26,7 +26,7 @@ public enum ProbeKind: Hashable, Sendable {
 public struct ProbeRequest: Sendable {
     public var destination: IPAddress
     public var kind: ProbeKind
-    /// Whole IP packet size in bytes (IP header included). Always sent with DF / no fragmentation.
+    /// Whole IP packet size in bytes (IP header included). Sent with DF unless `fragmentable`; ignored for TCP SYNs.
     public var size: Int
     /// IP TTL / hop limit; 0 means the system default.
     public var ttl: Int
@@ -34,14 +34,24 @@ public struct ProbeRequest: Sendable {
     public var timeout: Nanoseconds
     /// The measurement's own label; comes back unchanged in the result.
     public var tag: UInt32
+    /// UDP only: the exact payload to send instead of pathprobe's probe header and zero padding
+    /// (`size` is then ignored). A service's request (DNS, IKE...) carries no token, so its answers
+    /// and ICMP errors are matched by destination address and port; a payload that starts with
+    /// pathprobe's probe header ("PPRB") gets the engine's token written into it.
+    public var payload: [UInt8]? = nil
+    /// UDP only: send without DF, letting the local stack (and IPv4 routers) fragment it.
+    public var fragmentable = false
 
-    public init(destination: IPAddress, kind: ProbeKind, size: Int, ttl: Int = 0, timeout: Nanoseconds, tag: UInt32) {
+    public init(destination: IPAddress, kind: ProbeKind, size: Int, ttl: Int = 0, timeout: Nanoseconds, tag: UInt32,
+                payload: [UInt8]? = nil, fragmentable: Bool = false) {
         self.destination = destination
         self.kind = kind
         self.size = size
         self.ttl = ttl
         self.timeout = timeout
         self.tag = tag
+        self.payload = payload
+        self.fragmentable = fragmentable
     }
 }
 

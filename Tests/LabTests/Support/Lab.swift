@@ -90,7 +90,7 @@ enum Lab {
     static func pathprobe(_ arguments: [String], in namespace: String?, asUser user: String? = nil) -> Run {
         var argv: [String] = []
         if let namespace { argv += ["/usr/sbin/ip", "netns", "exec", namespace] }
-        if let user { argv += ["/usr/bin/setpriv", "--reuid", user, "--regid", user, "--clear-groups"] }
+        if let user { argv += ["/usr/bin/setpriv", "--reuid", user, "--regid", user == "nobody" ? "nogroup" : user, "--clear-groups"] }
         argv += [binary ?? "pathprobe"] + arguments
         return run(argv)
     }
