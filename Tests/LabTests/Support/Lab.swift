@@ -50,7 +50,7 @@ enum Lab {
         return candidates.max { a, b in
             let da = (try? FileManager.default.attributesOfItem(atPath: a)[.modificationDate] as? Date) ?? .distantPast
             let db = (try? FileManager.default.attributesOfItem(atPath: b)[.modificationDate] as? Date) ?? .distantPast
-            return (da ?? .distantPast) < (db ?? .distantPast)
+            return da < db
         }
     }()
 

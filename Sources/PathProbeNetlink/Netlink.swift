@@ -1,2 +1,0 @@
-import PathProbeCore
-internal import CNetlink
