@@ -12,6 +12,15 @@ struct UsageError: Error {
 }
 
 enum CLI {
+    /// `--responder=PORT` is spelled like an optional-value flag in the docs; the parser knows it as
+    /// `--responder-port PORT`.
+    static func normalizedArguments(_ args: [String]) -> [String] {
+        args.flatMap { a -> [String] in
+            if a.hasPrefix("--responder=") { return ["--responder-port", String(a.dropFirst("--responder=".count))] }
+            return [a]
+        }
+    }
+
     /// Writes straight to fd 2 (Swift 6 treats the C `stderr` global as unsafe).
     static func printError(_ line: String) {
         var text = line

@@ -35,7 +35,7 @@ struct PathProbe: ParsableCommand {
 enum Main {
     static func main() {
         do {
-            var command = try PathProbe.parseAsRoot()
+            var command = try PathProbe.parseAsRoot(CLI.normalizedArguments(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)

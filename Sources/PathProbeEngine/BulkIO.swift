@@ -1,0 +1,207 @@
+import PathProbeCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// File and signal plumbing for `pathprobe bulk`: a lazy line reader, an output file written one
+/// record per write(2), and SIGINT/SIGTERM turned into a flag the event loop polls.
+
+/// Lines of a file descriptor, read in 64 KiB chunks as they are asked for ("\n" ends a line; a last
+/// line without one still counts). Invalid UTF-8 is replaced, never fatal.
+final class BulkLineReader: IteratorProtocol {
+    private let fd: Int32
+    private let ownsFD: Bool
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var position = 0
+    private var length = 0
+    private var partial: [UInt8] = []
+    private var atEnd = false
+
+    init(fd: Int32, ownsFD: Bool) {
+        self.fd = fd
+        self.ownsFD = ownsFD
+    }
+
+    /// Opens `path` for reading; throws the errno as a readable message.
+    static func open(_ path: String) throws -> BulkLineReader {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BulkRunError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        return BulkLineReader(fd: fd, ownsFD: true)
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    func next() -> String? {
+        while true {
+            if position < length {
+                if let nl = buffer[position..<length].firstIndex(of: 0x0a) {
+                    let line: String
+                    if partial.isEmpty {
+                        line = String(decoding: buffer[position..<nl], as: UTF8.self)
+                    } else {
+                        partial.append(contentsOf: buffer[position..<nl])
+                        line = String(decoding: partial, as: UTF8.self)
+                        partial.removeAll(keepingCapacity: true)
+                    }
+                    position = nl + 1
+                    return line
+                }
+                partial.append(contentsOf: buffer[position..<length])
+                position = length
+            }
+            if atEnd {
+                guard !partial.isEmpty else { return nil }
+                defer { partial.removeAll() }
+                return String(decoding: partial, as: UTF8.self)
+            }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { atEnd = true; continue }
+            position = 0
+            length = n
+        }
+    }
+}
+
+/// Lines held in memory (standard input that is a pipe: reading it lazily could block the event loop).
+struct BulkBufferedLines: IteratorProtocol {
+    private let bytes: [UInt8]
+    private var position = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Everything on `fd` until end of file.
+    static func readAll(fd: Int32) -> BulkBufferedLines {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            all.append(contentsOf: chunk[0..<n])
+        }
+        return BulkBufferedLines(bytes: all)
+    }
+
+    mutating func next() -> String? {
+        guard position < bytes.count else { return nil }
+        let end = bytes[position...].firstIndex(of: 0x0a) ?? bytes.count
+        defer { position = end + 1 }
+        return String(decoding: bytes[position..<end], as: UTF8.self)
+    }
+}
+
+/// Where records go: a file (each record one write(2), so a crash or kill loses nothing that was
+/// written) or standard output.
+final class BulkOutput {
+    let fd: Int32
+    let name: String
+    private let ownsFD: Bool
+    /// The first write error, after which the run stops.
+    private(set) var failure: String? = nil
+
+    init(fd: Int32, name: String, ownsFD: Bool) {
+        self.fd = fd
+        self.name = name
+        self.ownsFD = ownsFD
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    /// Opens `path` for a new run (truncated) or for appending after `keep` bytes (--resume).
+    static func open(_ path: String, appendAfter keep: Int?) throws -> BulkOutput {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep == nil ? O_TRUNC : 0)
+        let fd = Glibc.open(path, flags, 0o644)
+        guard fd >= 0 else { throw BulkRunError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        if let keep {
+            // Drop a record cut off by the crash, then append after the last complete one.
+            guard ftruncate(fd, off_t(keep)) == 0, lseek(fd, off_t(keep), SEEK_SET) >= 0 else {
+                let e = errno
+                close(fd)
+                throw BulkRunError("cannot resume into \(path): \(String(cString: strerror(e)))")
+            }
+        }
+        return BulkOutput(fd: fd, name: path, ownsFD: true)
+    }
+
+    func write(_ text: String) {
+        guard failure == nil else { return }
+        var t = text
+        t.withUTF8 { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    failure = "cannot write \(name): \(String(cString: strerror(errno)))"
+                    return
+                }
+                off += n
+            }
+        }
+    }
+
+    /// Makes what was written durable (regular files only; a no-op for pipes and terminals).
+    func sync() { _ = fsync(fd) }
+}
+
+/// Reads an existing output file for --resume, in chunks.
+func bulkScanForResume(path: String, format: BulkResumeScanner.Format) throws -> BulkResumeScanner? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+        if errno == ENOENT { return nil }
+        throw BulkRunError("cannot read \(path) to resume: \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var scanner = BulkResumeScanner(format: format)
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        scanner.feed(chunk[0..<n])
+    }
+    do { return try scanner.finish() } catch { throw BulkRunError("\(error)") }
+}
+
+/// SIGINT / SIGTERM: the handler only stores the signal number; the event loop sees it within
+/// 100 ms, stops taking targets, and the run ends with what finished written. The handler resets
+/// itself, so a second Ctrl-C ends the process at once.
+public enum BulkSignals {
+    static let received = Atomic<Int32>(0)
+
+    public static func install() {
+        received.store(0, ordering: .relaxed)
+        for sig in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { BulkSignals.received.store($0, ordering: .relaxed) }
+            action.sa_flags = Int32(bitPattern: UInt32(SA_RESETHAND))
+            sigemptyset(&action.sa_mask)
+            sigaction(sig, &action, nil)
+        }
+        // A parent may hand down a mask that blocks them (some test runners and job controllers do).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    public static func restore() {
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
+    }
+
+    /// The signal that asked the run to stop, 0 if none.
+    public static var pending: Int32 { received.load(ordering: .relaxed) }
+
+    public static func name(_ sig: Int32) -> String { sig == SIGINT ? "SIGINT" : (sig == SIGTERM ? "SIGTERM" : "signal \(sig)") }
+}
+
+/// A problem with the run as a whole (input, output, sockets): the command prints it and exits 2.
+public struct BulkRunError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,135 @@
+import CPathProbe
+import PathProbeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Host names for `pathprobe bulk`, resolved off the event loop. getaddrinfo blocks (seconds for a
+/// dead name server), and a blocked event loop would see answers waiting in its sockets as timeouts;
+/// so names go to a few worker threads and the target polls for its answer.
+final class BulkResolver: @unchecked Sendable {
+    static let maxThreads = 8
+
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let work = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var queue: [(ticket: Int, name: String)] = []
+    private var queueHead = 0
+    private var results: [Int: Result<IPAddress, BulkTargetError>] = [:]
+    private var nextTicket = 0
+    private var threads = 0
+    private var idle = 0
+    private var stopping = false
+    let family: AddressFamily?
+
+    init(family: AddressFamily?) {
+        self.family = family
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(work, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(work)
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+        work.deallocate()
+    }
+
+    /// Queues `name`; poll `take` with the returned ticket.
+    func submit(_ name: String) -> Int {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        let ticket = nextTicket
+        nextTicket += 1
+        queue.append((ticket, name))
+        if idle == 0 && threads < Self.maxThreads { startThread() }
+        pthread_cond_signal(work)
+        return ticket
+    }
+
+    /// The answer for `ticket` once there is one (then forgotten).
+    func take(_ ticket: Int) -> Result<IPAddress, BulkTargetError>? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return results.removeValue(forKey: ticket)
+    }
+
+    /// Lets the workers end (one still inside getaddrinfo ends when it returns).
+    func shutdown() {
+        pthread_mutex_lock(lock)
+        stopping = true
+        pthread_cond_broadcast(work)
+        pthread_mutex_unlock(lock)
+    }
+
+    private func startThread() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, { raw in
+            let resolver = Unmanaged<BulkResolver>.fromOpaque(raw!).takeRetainedValue()
+            resolver.serve()
+            return nil
+        }, context) == 0 {
+            pthread_detach(thread)
+            threads += 1
+        } else {
+            Unmanaged<BulkResolver>.fromOpaque(context).release()
+        }
+    }
+
+    private func serve() {
+        pthread_mutex_lock(lock)
+        while true {
+            while queueHead == queue.count && !stopping {
+                idle += 1
+                pthread_cond_wait(work, lock)
+                idle -= 1
+            }
+            if stopping { break }
+            let job = queue[queueHead]
+            queueHead += 1
+            if queueHead == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueHead = 0
+            }
+            pthread_mutex_unlock(lock)
+            let result: Result<IPAddress, BulkTargetError>
+            do { result = .success(try Resolver.resolve(job.name, family: family)) } catch {
+                result = .failure(BulkTargetError("\(error)"))
+            }
+            pthread_mutex_lock(lock)
+            results[job.ticket] = result
+        }
+        threads -= 1
+        pthread_mutex_unlock(lock)
+    }
+}
+
+/// The egress interface and its MTU per destination, as `LocalPath.lookup` finds them, with the
+/// interface of each source address looked up once (getifaddrs is the slow part).
+final class BulkEgress {
+    private var bySource: [IPAddress: (interface: String?, mtu: Int?)] = [:]
+
+    func lookup(_ destination: IPAddress) throws(BulkTargetError) -> (interface: String?, mtu: Int?) {
+        let domain = destination.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BulkTargetError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var dst = SocketAddress.make(destination, port: 9)
+        let rc = withUnsafePointer(to: &dst) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, SocketAddress.length(destination.family)) }
+        }
+        guard rc == 0 else { throw BulkTargetError("\(LocalPath.LookupError.noRoute(destination, errno))") }
+        var local = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let g = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard g == 0, let (source, _) = SocketAddress.parse(local) else { return (nil, nil) }
+        if let known = bySource[source] { return known }
+        let name = LocalPath.interfaceName(holding: source)
+        let found = (interface: name, mtu: name.flatMap { LocalPath.interfaceMTU($0) })
+        bySource[source] = found
+        return found
+    }
+}

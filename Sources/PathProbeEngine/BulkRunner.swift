@@ -1,0 +1,276 @@
+import PathProbeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How records are written.
+public enum BulkOutputFormat: Sendable {
+    case jsonLines
+    case csv
+}
+
+public struct BulkRunOptions: Sendable {
+    /// Targets in flight at once (--concurrency).
+    public var concurrency = 1000
+    /// Engine settings; `rate` is the global probe budget (--rate).
+    public var engine = EngineOptions(rate: 50_000)
+    public var format = BulkOutputFormat.jsonLines
+    /// -o FILE; nil writes records to standard output.
+    public var outputPath: String? = nil
+    /// Skip targets already in `outputPath` and append to it.
+    public var resume = false
+    /// Redraw a progress line on stderr (the CLI decides: a terminal and no --quiet).
+    public var progress = false
+    /// -4 / -6: which family host names resolve to.
+    public var family: AddressFamily? = nil
+
+    public init() {}
+}
+
+/// Where the targets come from.
+public enum BulkInputSource: Sendable {
+    case file(String)
+    case standardInput
+}
+
+/// `pathprobe bulk`: every target of the input through one `ProbeEngine` at once, `concurrency` in
+/// flight and the engine's token bucket for the global rate; each finished target's record written
+/// at once (so an interrupted run loses nothing that finished), errors as records, a summary at the
+/// end. Memory: the engine's in-flight state, the reader's current line, and the set of targets seen.
+public final class BulkRunner {
+    public let mode: any BulkMode
+    public let options: BulkRunOptions
+
+    private var engine: ProbeEngine! = nil
+    private var output: BulkOutput! = nil
+    private var resolver: BulkResolver? = nil
+    private let egress = BulkEgress()
+    private var seen = BulkSeenSet()
+    private var familyProblem: [AddressFamily: String] = [:]
+    private var socketName: [AddressFamily: String] = [:]
+    private(set) var summary: BulkSummary
+    private var started: Nanoseconds = 0
+    private var lastDraw: Nanoseconds = 0
+    private var drawnProbes = 0
+    private var drawnAt: Nanoseconds = 0
+    private var probeRate = 0.0
+
+    public init(mode: any BulkMode, options: BulkRunOptions) {
+        self.mode = mode
+        self.options = options
+        summary = BulkSummary(mode: mode.name)
+    }
+
+    /// Runs to the end of the input or until SIGINT/SIGTERM. Throws `BulkRunError` for problems with
+    /// the run as a whole (unreadable input, unwritable output, no socket for any family).
+    public func run(input source: BulkInputSource) throws -> BulkSummary {
+        var lines: AnyIterator<String>
+        switch source {
+        case let .file(path):
+            let reader = try BulkLineReader.open(path)
+            lines = AnyIterator { reader.next() }
+            if let counter = try? BulkLineReader.open(path) {
+                summary.targetsInInput = bulkTargetCount(AnyIterator { counter.next() })
+            }
+        case .standardInput:
+            var st = stat()
+            if fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
+                let reader = BulkLineReader(fd: 0, ownsFD: false)
+                lines = AnyIterator { reader.next() }
+            } else {
+                // A pipe or terminal: read it all first, so a slow writer cannot stall the event loop.
+                let buffered = BulkBufferedLines.readAll(fd: 0)
+                summary.targetsInInput = bulkTargetCount(buffered)
+                var it = buffered
+                lines = AnyIterator { it.next() }
+            }
+        }
+        try openOutput()
+        try openEngine()
+        defer { resolver?.shutdown() }
+
+        var reader = BulkTargetReader(lines)
+        BulkSignals.install()
+        defer { BulkSignals.restore() }
+        started = MonotonicClock.now()
+        engine.run(concurrency: max(1, options.concurrency), next: { self.nextSlot(&reader) },
+                   finished: { self.finished($0) }, shouldStop: { self.tick() })
+        if options.progress { writeProgress(clear: true) }
+        let sig = BulkSignals.pending
+        if sig != 0 { summary.stoppedBy = BulkSignals.name(sig) }
+        summary.probesSent = engine.probesSent
+        summary.durationSeconds = (MonotonicClock.now() - started).inMs / 1000
+        output.sync()
+        if let failure = output.failure { throw BulkRunError(failure) }
+        return summary
+    }
+
+    // MARK: setup
+
+    private func openOutput() throws {
+        let format: BulkResumeScanner.Format = options.format == .csv ? .csv(columns: mode.csvColumns) : .jsonLines
+        guard let path = options.outputPath else {
+            if options.resume { throw BulkRunError("--resume needs -o FILE (the output of the run to resume)") }
+            output = BulkOutput(fd: 1, name: "standard output", ownsFD: false)
+            if options.format == .csv { output.write(BulkCSV.line(mode.csvColumns)) }
+            return
+        }
+        var earlier: BulkResumeScanner? = nil
+        if options.resume { earlier = try bulkScanForResume(path: path, format: format) }
+        output = try BulkOutput.open(path, appendAfter: earlier?.keepBytes)
+        if let earlier { seen = earlier.seen }
+        if options.format == .csv && earlier?.hasHeader != true { output.write(BulkCSV.line(mode.csvColumns)) }
+    }
+
+    private func openEngine() throws {
+        do { engine = try ProbeEngine(options: options.engine) } catch { throw BulkRunError("\(error)") }
+        for family in [AddressFamily.ipv4, .ipv6] where options.family == nil || options.family == family {
+            for kind in mode.probeKinds {
+                do { try engine.prepare(family: family, kind: kind) } catch {
+                    familyProblem[family] = "\(error)"
+                }
+            }
+            if let kind = mode.probeKinds.first { socketName[family] = engine.socketDescription(family: family, kind: kind) }
+        }
+        let wanted: [AddressFamily] = options.family.map { [$0] } ?? [.ipv4, .ipv6]
+        if wanted.allSatisfy({ familyProblem[$0] != nil }), let first = wanted.first, let why = familyProblem[first] {
+            throw BulkRunError(why)
+        }
+    }
+
+    // MARK: the engine's callbacks
+
+    /// The next target to start; bad lines, duplicates and targets already done are dealt with here.
+    private func nextSlot<L: IteratorProtocol>(_ reader: inout BulkTargetReader<L>) -> (any Measurement)? where L.Element == String {
+        while let t = reader.next() {
+            if let before = seen.insert(t.key) {
+                if before == .earlierRun { summary.alreadyDone += 1 } else { summary.duplicates += 1 }
+                continue
+            }
+            let slot = BulkSlot(line: t.line, text: t.text)
+            switch t.kind {
+            case let .invalid(why):
+                slot.fail(why)
+                finished(slot)
+                continue
+            case let .host(name):
+                if resolver == nil { resolver = BulkResolver(family: options.family) }
+                slot.resolving = (resolver!, resolver!.submit(name))
+                slot.start = { [unowned self] slot, address in self.startJob(slot, address) }
+                return slot
+            case let .address(a):
+                startJob(slot, a)
+                if slot.isFinished { finished(slot); continue }
+                return slot
+            }
+        }
+        return nil
+    }
+
+    /// Makes the mode's measurement for a resolved target, or fails the slot with the reason.
+    private func startJob(_ slot: BulkSlot, _ address: IPAddress) {
+        if let family = options.family, address.family != family {
+            return slot.fail("\(address) is not an \(family == .ipv4 ? "IPv4" : "IPv6") address (-\(family == .ipv4 ? 4 : 6))")
+        }
+        if let why = familyProblem[address.family] { return slot.fail(why) }
+        var target = BulkTarget(text: slot.text, line: slot.line, address: address, socket: socketName[address.family])
+        do {
+            if let name = options.engine.interface {
+                target.interface = name
+                target.localMTU = LocalPath.interfaceMTU(name)
+            } else {
+                (target.interface, target.localMTU) = try egress.lookup(address)
+            }
+            slot.job = try mode.makeMeasurement(for: target)
+        } catch {
+            slot.fail("\(error)")
+        }
+    }
+
+    private func finished(_ m: any Measurement) {
+        guard let slot = m as? BulkSlot else { return }
+        let record = slot.record()
+        switch options.format {
+        case .jsonLines: output.write(BulkRecord.jsonLine(record))
+        case .csv: output.write(BulkCSV.line(mode.csvFields(for: record)))
+        }
+        mode.tally(record, into: &summary)
+    }
+
+    /// Called on every turn of the event loop: progress, and whether to stop.
+    private func tick() -> Bool {
+        if options.progress {
+            let now = MonotonicClock.now()
+            if now - lastDraw >= 200_000_000 {
+                lastDraw = now
+                writeProgress(clear: false)
+            }
+        }
+        return BulkSignals.pending != 0 || output.failure != nil
+    }
+
+    private func writeProgress(clear: Bool) {
+        var text = "\r\u{1B}[K"
+        if !clear {
+            let now = MonotonicClock.now()
+            if drawnAt > 0, now > drawnAt {
+                probeRate = Double(engine.probesSent - drawnProbes) / ((now - drawnAt).inMs / 1000)
+            }
+            drawnAt = now
+            drawnProbes = engine.probesSent
+            let done = summary.records + summary.alreadyDone + summary.duplicates
+            let failures = summary.errors + summary.statuses.filter { $0.key != "measured" }.values.reduce(0, +)
+            text += BulkProgress.line(done: done, total: summary.targetsInInput, probesPerSecond: probeRate,
+                                      failures: failures, elapsed: (now - started).inMs / 1000)
+        }
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// One target on the engine: waits for its name to resolve (if it is a name), then runs the mode's
+/// measurement; or fails with an error record.
+final class BulkSlot: Measurement {
+    let line: Int
+    let text: String
+    var job: (any BulkMeasurement)? = nil
+    private(set) var failure: String? = nil
+    var resolving: (resolver: BulkResolver, ticket: Int)? = nil
+    var start: ((BulkSlot, IPAddress) -> Void)? = nil
+    private var pollInterval: Nanoseconds = 1_000_000
+
+    init(line: Int, text: String) {
+        self.line = line
+        self.text = text
+    }
+
+    func fail(_ message: String) { failure = message }
+
+    var isFinished: Bool { failure != nil || job?.isFinished == true }
+
+    func advance<S: ProbeScheduler>(_ s: inout S) {
+        if job == nil, failure == nil, let (resolver, ticket) = resolving {
+            guard let answer = resolver.take(ticket) else {
+                // Back off from 1 ms to 50 ms: most names resolve quickly, dead ones take seconds.
+                s.wake(at: s.now + pollInterval)
+                pollInterval = min(pollInterval * 2, 50_000_000)
+                return
+            }
+            resolving = nil
+            switch answer {
+            case let .success(address): start?(self, address)
+            case let .failure(error): fail(error.message)
+            }
+            start = nil
+        }
+        job?.advance(&s)
+    }
+
+    func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { job?.handle(r, &s) }
+
+    func record() -> JSON {
+        if let failure { return BulkRecord.error(target: text, line: line, message: failure) }
+        guard let job else { return BulkRecord.error(target: text, line: line, message: "not measured") }
+        return BulkRecord.withLine(job.record(), line: line)
+    }
+}
