@@ -9,6 +9,7 @@ import PathProbeCore
 // The network-level figures (10,000 lab targets, fping, scamper) are scripts/bench-bulk.sh's.
 let benchmarks: @Sendable () -> Void = {
     BulkBenchmarks.register()
+    EngineBenchmarks.register()
 }
 
 /// The per-target work `pathprobe bulk` does outside the engine: reading and expanding input,

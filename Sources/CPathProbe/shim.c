@@ -8,6 +8,9 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <linux/errqueue.h>
@@ -181,4 +184,19 @@ int cpp_interface_mtu(const char *name) {
     close(fd);
     errno = saved;
     return rc < 0 ? -1 : ifr.ifr_mtu;
+}
+
+int cpp_enter_netns(const char *name) {
+    char path[512];
+    if (snprintf(path, sizeof path, "/var/run/netns/%s", name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = setns(fd, CLONE_NEWNET);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }

@@ -30,9 +30,10 @@ public final class ProbeEngine {
     public private(set) var answersMatched = 0
 
     // Sockets, created on first use.
-    private enum SocketKey: Int { case icmp4 = 0, icmp6, udp4, udp6 }
-    private var sockets: [ProbeSocket?] = [nil, nil, nil, nil]
-    private var socketErrors: [Error?] = [nil, nil, nil, nil]
+    // udpFrag: UDP without DF (ProbeRequest.fragmentable); tcp: raw sockets for TCP SYN probes.
+    private enum SocketKey: Int, CaseIterable { case icmp4 = 0, icmp6, udp4, udp6, udpFrag4, udpFrag6, tcp4, tcp6 }
+    private var sockets = [ProbeSocket?](repeating: nil, count: SocketKey.allCases.count)
+    private var socketErrors = [Error?](repeating: nil, count: SocketKey.allCases.count)
     private let epollFD: Int32
 
     // In-flight probes. Slot index = ICMP sequence; token = generation << 16 | slot.
@@ -96,28 +97,29 @@ public final class ProbeEngine {
 
     // MARK: sockets
 
-    private static func key(_ family: AddressFamily, _ kind: ProbeKind) -> SocketKey? {
+    private static func key(_ family: AddressFamily, _ kind: ProbeKind, fragmentable: Bool = false) -> SocketKey {
         switch kind {
         case .icmpEcho: return family == .ipv4 ? .icmp4 : .icmp6
+        case .udp where fragmentable: return family == .ipv4 ? .udpFrag4 : .udpFrag6
         case .udp: return family == .ipv4 ? .udp4 : .udp6
-        case .tcpSyn: return nil
+        case .tcpSyn: return family == .ipv4 ? .tcp4 : .tcp6
         }
     }
 
     /// Opens the socket for this family and probe kind now, so a missing privilege is reported
     /// before any measurement starts (the error says exactly what is missing).
     public func prepare(family: AddressFamily, kind: ProbeKind) throws {
-        guard let k = Self.key(family, kind) else { throw SystemError("socket(TCP SYN probes)", EPROTONOSUPPORT) }
-        _ = try socket(k, family: family)
+        _ = try socket(Self.key(family, kind), family: family)
     }
 
     /// "ping" or "raw" for ICMP, "udp" for UDP: which socket kind a prepared family/kind uses.
     public func socketDescription(family: AddressFamily, kind: ProbeKind) -> String? {
-        guard let k = Self.key(family, kind), let s = sockets[k.rawValue] else { return nil }
+        guard let s = sockets[Self.key(family, kind).rawValue] else { return nil }
         switch s.mode {
         case .icmpPing: return "ping"
         case .icmpRaw: return "raw"
         case .udp: return "udp"
+        case .tcpSyn: return "raw-tcp"
         }
     }
 
@@ -129,6 +131,8 @@ public final class ProbeEngine {
             switch k {
             case .icmp4, .icmp6: s = try ProbeSocket.openICMP(family, preference: options.icmpSocket)
             case .udp4, .udp6: s = try ProbeSocket.openUDP(family)
+            case .udpFrag4, .udpFrag6: s = try ProbeSocket.openUDP(family, fragmentable: true)
+            case .tcp4, .tcp6: s = try ProbeSocket.openTCPSyn(family)
             }
             if let name = options.interface { try s.bind(toDevice: name) }
             guard cpp_epoll_add(epollFD, s.fd, cpp_EPOLLIN | cpp_EPOLLERR, UInt64(k.rawValue)) == 0 else {
@@ -274,10 +278,7 @@ public final class ProbeEngine {
             guard Int(p.measurement) < entries.count, entries[Int(p.measurement)].generation == p.generation,
                   entries[Int(p.measurement)].measurement != nil else { continue }
             let family = p.request.destination.family
-            guard let k = Self.key(family, p.request.kind) else {
-                deliverImmediately(p, outcome: .localError(errno: EPROTONOSUPPORT, mtu: 0), now: now)
-                continue
-            }
+            let k = Self.key(family, p.request.kind, fragmentable: p.request.fragmentable)
             let sock: ProbeSocket
             do { sock = try socket(k, family: family) } catch {
                 deliverImmediately(p, outcome: .localError(errno: EACCES, mtu: 0), now: now)
@@ -363,13 +364,17 @@ public final class ProbeEngine {
             // The ICMP error quoted too little of our probe for the token: fall back to the sequence.
             let i = Int(seq)
             if slots[i].inFlight { index = i }
-        } else if case .udpReply = a.outcome, let i = udpSlots[UDPKey(address: a.probed, port: a.probedPort)] {
+        } else if sockets[Int(k)]?.mode == .udp, let i = udpSlots[UDPKey(address: a.probed, port: a.probedPort)] {
+            // A service's reply, or an ICMP error quoting a service payload (ProbeRequest.payload): no token.
             if slots[Int(i)].inFlight { index = Int(i) }
         }
         guard let i = index, slots[i].socket == k else { return }
         // The answer must concern the address we probed (a quoted destination or the reply's source).
         guard slots[i].request.destination == a.probed else { return }
-        if case let .udp(port) = slots[i].request.kind, port != a.probedPort { return }
+        switch slots[i].request.kind {
+        case let .udp(port), let .tcpSyn(port): if port != a.probedPort { return }
+        case .icmpEcho: break
+        }
         answersMatched += 1
         complete(slot: i, outcome: a.outcome, at: a.time, ttl: a.ttl)
     }

@@ -15,7 +15,7 @@ public enum ICMPSocketPreference: String, Sendable, CaseIterable {
 /// sendmmsg/recvmmsg. Probes are staged into the send batch, then flushed with one syscall; answers
 /// and ICMP errors (from the error queue) are parsed into `Arrival`s for the engine to match.
 final class ProbeSocket {
-    enum Mode: Equatable { case icmpPing, icmpRaw, udp }
+    enum Mode: Equatable { case icmpPing, icmpRaw, udp, tcpSyn }
 
     /// Something that came back: an answer (`isError` false) or an ICMP / local error from the error queue.
     struct Arrival {
@@ -50,6 +50,10 @@ final class ProbeSocket {
     private let sendBuffers: UnsafeMutableRawPointer
     private(set) var stagedSlots: [Int32]
     var stagedCount: Int { stagedSlots.count }
+    /// Bytes of each send buffer written by a payload or TCP segment, zeroed before the buffer is reused.
+    private var dirty: [Int]
+    /// Raw TCP sockets only: the reserved source port, sequence key and per-destination source (TCPSynSocket.swift).
+    var tcp: TCPSynState? = nil
 
     // Receive batch
     private let recvHeaders: UnsafeMutablePointer<cpp_mmsghdr>
@@ -58,7 +62,7 @@ final class ProbeSocket {
     private let recvControls: UnsafeMutableRawPointer
     private let recvBuffers: UnsafeMutableRawPointer
 
-    private init(fd: Int32, family: AddressFamily, mode: Mode) {
+    init(fd: Int32, family: AddressFamily, mode: Mode) {
         self.fd = fd
         self.family = family
         self.mode = mode
@@ -72,6 +76,7 @@ final class ProbeSocket {
         sendBuffers = calloc(n, Self.maxPacket)!
         stagedSlots = []
         stagedSlots.reserveCapacity(n)
+        dirty = [Int](repeating: 0, count: n)
         recvHeaders = .allocate(capacity: n)
         recvIOVs = .allocate(capacity: n)
         recvNames = .allocate(capacity: n)
@@ -114,16 +119,26 @@ final class ProbeSocket {
         throw PrivilegeError.icmpUnavailable(family: family, preference: preference, pingErrno: pingErrno, rawErrno: rawErrno)
     }
 
-    static func openUDP(_ family: AddressFamily) throws -> ProbeSocket {
+    /// `fragmentable`: no DF, the local stack fragments (IPv6: into 1280-byte fragments, which fit any IPv6 path).
+    static func openUDP(_ family: AddressFamily, fragmentable: Bool = false) throws -> ProbeSocket {
         let domain = family == .ipv4 ? AF_INET : AF_INET6
         let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket(UDP)", errno) }
         let s = ProbeSocket(fd: fd, family: family, mode: .udp)
         if family == .ipv6 { try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_V6ONLY, 1) }
-        return try configure(s)
+        _ = try configure(s)
+        if fragmentable {
+            if family == .ipv4 {
+                try System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_MTU_DISCOVER, Int32(IP_PMTUDISC_DONT))
+            } else {
+                try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_MTU_DISCOVER, Int32(IPV6_PMTUDISC_DONT))
+                try System.setOption(fd, Int32(IPPROTO_IPV6), Int32(IPV6_MTU), 1280)
+            }
+        }
+        return s
     }
 
-    private static func configure(_ s: ProbeSocket) throws -> ProbeSocket {
+    static func configure(_ s: ProbeSocket) throws -> ProbeSocket {
         let fd = s.fd
         switch s.family {
         case .ipv4:
@@ -169,7 +184,11 @@ final class ProbeSocket {
         let i = stagedSlots.count
         guard i < Self.batchSize else { return false }
         let buffer = sendBuffers + i * Self.maxPacket
-        let length = payloadLength(forPacketSize: request.size)
+        if dirty[i] > 0 {
+            memset(buffer, 0, dirty[i])
+            dirty[i] = 0
+        }
+        var length = payloadLength(forPacketSize: request.size)
         var port: UInt16 = 0
         switch mode {
         case .icmpPing, .icmpRaw:
@@ -187,7 +206,19 @@ final class ProbeSocket {
             }
         case .udp:
             if case let .udp(p) = request.kind { port = p }
-            ProbeHeader.write(token: token, size: request.size, ttl: request.ttl, to: buffer)
+            if let payload = request.payload {
+                length = min(payload.count, Self.maxPacket)
+                if length > 0 { payload.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: length) } }
+                if ProbeHeader.token(in: UnsafeRawBufferPointer(start: buffer, count: length)) != nil {
+                    buffer.storeBytes(of: token.bigEndian, toByteOffset: 4, as: UInt32.self)
+                }
+                dirty[i] = length
+            } else {
+                ProbeHeader.write(token: token, size: request.size, ttl: request.ttl, to: buffer)
+            }
+        case .tcpSyn:
+            length = stageTCPSyn(request, token: token, to: buffer)
+            dirty[i] = length
         }
         sendNames[i] = SocketAddress.make(request.destination, port: port)
         sendIOVs[i] = iovec(iov_base: buffer, iov_len: length)
@@ -296,6 +327,8 @@ final class ProbeSocket {
             let payload = Array(data.prefix(512))
             return Arrival(outcome: .udpReply(from: source, payload: payload), token: ProbeHeader.token(in: data),
                            sequence: nil, probed: source, probedPort: sourcePort, ttl: Int(info.ttl), time: time)
+        case .tcpSyn:
+            return parseTCPAnswer(data, info: info, source: source, time: time)
         }
     }
 
@@ -304,6 +337,7 @@ final class ProbeSocket {
     private func parseError(_ data: UnsafeRawBufferPointer, info: cpp_msg_info, destination: IPAddress, destinationPort: UInt16,
                             time: Nanoseconds) -> Arrival? {
         guard info.has_error != 0 else { return nil }
+        var probedPort = destinationPort
         var token: UInt32? = nil
         var sequence: UInt16? = nil
         switch mode {
@@ -317,6 +351,11 @@ final class ProbeSocket {
             token = ProbeHeader.token(in: UnsafeRawBufferPointer(rebasing: data[8...]))
         case .udp:
             token = ProbeHeader.token(in: data)
+        case .tcpSyn:
+            // The quote starts at our SYN's TCP header; msg_name carries no port.
+            guard let quoted = quotedTCPSyn(data) else { return nil }
+            token = quoted.token
+            probedPort = quoted.port
         }
         let outcome: ProbeOutcome
         switch Int32(info.ee_origin) {
@@ -330,7 +369,7 @@ final class ProbeSocket {
         default:
             return nil
         }
-        return Arrival(outcome: outcome, token: token, sequence: sequence, probed: destination, probedPort: destinationPort,
+        return Arrival(outcome: outcome, token: token, sequence: sequence, probed: destination, probedPort: probedPort,
                        ttl: Int(info.ttl), time: time)
     }
 }
@@ -338,9 +377,13 @@ final class ProbeSocket {
 /// Neither ping nor raw ICMP sockets can be opened: says exactly what is missing.
 public enum PrivilegeError: Error, CustomStringConvertible {
     case icmpUnavailable(family: AddressFamily, preference: ICMPSocketPreference, pingErrno: Int32, rawErrno: Int32)
+    /// TCP SYN probes need a raw socket.
+    case tcpSynUnavailable
 
     public var description: String {
         switch self {
+        case .tcpSynUnavailable:
+            return "TCP SYN probes need raw sockets: root or CAP_NET_RAW (setcap cap_net_raw+ep)"
         case let .icmpUnavailable(family, preference, pingErrno, rawErrno):
             let icmp = family == .ipv4 ? "ICMP" : "ICMPv6"
             let group = getegid()

@@ -90,3 +90,11 @@ enum SocketAddress {
         withUnsafeBytes(of: storage) { parse($0.baseAddress!, length: $0.count) }
     }
 }
+
+/// Network namespaces made with `ip netns add` (benchmarks and tests probe inside a lab this way).
+public enum NetworkNamespace {
+    /// Moves the calling thread into /var/run/netns/NAME; sockets it opens afterwards live there.
+    public static func enter(_ name: String) throws {
+        if cpp_enter_netns(name) != 0 { throw SystemError("setns(\(name))", errno) }
+    }
+}

@@ -95,6 +95,11 @@ int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, i
 /// CLOCK_MONOTONIC in nanoseconds.
 uint64_t cpp_monotonic_ns(void);
 
+// ---- network namespaces ----------------------------------------------------------------------
+/// Moves the calling thread into the network namespace /var/run/netns/NAME (setns; needs root).
+/// Benchmarks use it to probe inside a lab without running under `ip netns exec`.
+int cpp_enter_netns(const char *name);
+
 // ---- interfaces -----------------------------------------------------------------------------
 /// MTU of the interface called `name` (SIOCGIFMTU), or -1 with errno set.
 int cpp_interface_mtu(const char *name);
