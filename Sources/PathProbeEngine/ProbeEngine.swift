@@ -177,7 +177,10 @@ public final class ProbeEngine {
             if shouldStop() { break }
             var now = System.now()
             fireWakes(now)
-            fireTimeouts(now)
+            // Answers may have queued up while this turn was busy: read them before any probe
+            // whose deadline has passed is declared lost.
+            if let t = timeouts.first, t.deadline <= now { pollSockets(&events, waitNs: 0) }
+            fireTimeouts(System.now())
             flushPending(System.now())
             refill()
             if active == 0 && exhausted { break }
@@ -195,14 +198,18 @@ public final class ProbeEngine {
             }
             // Wake at least every 100 ms so shouldStop (Ctrl-C) is noticed.
             wait = wait < 0 ? 100_000_000 : min(wait, 100_000_000)
-            let n = events.withUnsafeMutableBufferPointer { cpp_epoll_wait_ns(epollFD, $0.baseAddress, 8, wait) }
-            if n > 0 {
-                for i in 0..<Int(n) {
-                    let k = Int(events[i].data)
-                    guard k < sockets.count, let s = sockets[k] else { continue }
-                    s.drain(now: System.now) { self.deliver($0, socket: Int8(k)) }
-                }
-            }
+            pollSockets(&events, waitNs: wait)
+        }
+    }
+
+    /// Waits up to `waitNs` for readable sockets and reads everything they hold.
+    private func pollSockets(_ events: inout [cpp_epoll_event], waitNs: Int64) {
+        let n = events.withUnsafeMutableBufferPointer { cpp_epoll_wait_ns(epollFD, $0.baseAddress, Int32($0.count), waitNs) }
+        guard n > 0 else { return }
+        for i in 0..<Int(n) {
+            let k = Int(events[i].data)
+            guard k < sockets.count, let s = sockets[k] else { continue }
+            s.drain(now: System.now) { self.deliver($0, socket: Int8(k)) }
         }
     }
 
@@ -270,6 +277,11 @@ public final class ProbeEngine {
 
     private func flushPending(_ now: Nanoseconds) {
         bucket.refill(now)
+        // Under a rate limit the queue never empties: drop what was sent so it does not grow with every probe.
+        if pendingHead >= 1024 && pendingHead * 2 >= pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
         var staged = false
         while pendingHead < pending.count {
             guard !freeSlots.isEmpty, bucket.take() else { break }

@@ -28,50 +28,72 @@ public struct ReachPlan: Sendable {
 }
 
 public enum ReachRunner {
-    /// Runs the port probes and the responder measurement side by side on one engine. TCP ports
-    /// are probed with raw SYNs; without the privilege for raw sockets, with connect() first
-    /// (`TCPConnectProber`, `tcp_probe` "connect").
+    /// Runs the port probes and the responder measurement side by side on one engine.
     /// Throws `LocalPath.LookupError` (no route) or `SystemError`; the CLI reports either as bad
     /// input (exit 2).
     public static func measure(_ plan: ReachPlan) throws -> ReachResult {
+        let engine = try ProbeEngine(options: EngineOptions(rate: plan.rate, interface: plan.interface))
+        let session = try ReachSession(plan: plan, engine: engine)
+        var queue = session.measurements[...]
+        engine.run(concurrency: queue.count, next: { queue.popFirst() }, finished: { _ in })
+        return session.result(pathMTU: plan.pathMTU)
+    }
+}
+
+/// One reach measurement set up on an engine the caller runs, so other measurements (profile's
+/// path MTU) can share the same event loop. TCP ports are probed with raw SYNs; without the
+/// privilege for raw sockets, with connect() instead (`TCPConnectProber`, `tcp_probe` "connect"),
+/// which happens here, before the engine runs.
+public final class ReachSession {
+    public let plan: ReachPlan
+    /// Hand these to the engine.
+    public let measurements: [any Measurement]
+    private let reach: ReachMeasurement
+    private let responder: ResponderMeasurement?
+    private let local: LocalPath
+    private let rawSYN: Bool
+    private let connected: [TCPPortResult]
+    private let started = MonotonicClock.now()
+
+    public init(plan: ReachPlan, engine: ProbeEngine) throws {
+        self.plan = plan
         let family = plan.address.family
         var local = try LocalPath.lookup(to: plan.address)
         if let name = plan.interface, let m = LocalPath.interfaceMTU(name) {
             local.interface = name
             local.mtu = m
         }
-        let engine = try ProbeEngine(options: EngineOptions(rate: plan.rate, interface: plan.interface))
+        self.local = local
         var rawSYN = !plan.tcpPorts.isEmpty
         if rawSYN {
             do { try engine.prepare(family: family, kind: .tcpSyn(port: 0)) } catch PrivilegeError.tcpSynUnavailable { rawSYN = false }
         }
+        self.rawSYN = rawSYN
         if !plan.udpPorts.isEmpty || plan.responderPort != nil { try engine.prepare(family: family, kind: .udp(port: 0)) }
 
-        let started = MonotonicClock.now()
-        var connected: [TCPPortResult] = []
-        if !rawSYN && !plan.tcpPorts.isEmpty {
-            connected = TCPConnectProber.probe(plan.address, ports: plan.tcpPorts, timeoutMs: plan.timeoutMs,
-                                               attempts: plan.tcpAttempts)
-        }
+        connected = !rawSYN && !plan.tcpPorts.isEmpty
+            ? TCPConnectProber.probe(plan.address, ports: plan.tcpPorts, timeoutMs: plan.timeoutMs, attempts: plan.tcpAttempts)
+            : []
         var options = ReachOptions(destination: plan.address, tcpPorts: rawSYN ? plan.tcpPorts : [], udpPorts: plan.udpPorts)
         options.timeoutMs = plan.timeoutMs
         options.tcpAttempts = max(1, plan.tcpAttempts)
         options.udpAttempts = max(1, plan.udpAttempts)
         if let p = plan.responderPort { options.responderPort = p }
         options.seed = UInt64.random(in: 0...UInt64.max)
-        let reach = ReachMeasurement(options: options)
+        reach = ReachMeasurement(options: options)
 
-        var responder: ResponderMeasurement? = nil
         if let port = plan.responderPort {
             var r = ResponderOptions(destination: plan.address, port: port, maxSize: min(local.mtu ?? 1500, 65535))
             r.timeoutMs = plan.timeoutMs
             responder = ResponderMeasurement(options: r)
+        } else {
+            responder = nil
         }
+        measurements = [reach] + (responder.map { [$0] } ?? [])
+    }
 
-        var queue: [any Measurement] = [reach]
-        if let responder { queue.append(responder) }
-        engine.run(concurrency: queue.count, next: { queue.isEmpty ? nil : queue.removeFirst() }, finished: { _ in })
-
+    /// The finished result; `pathMTU`, when known, is the reference for `mss_clamped`.
+    public func result(pathMTU: Int?) -> ReachResult {
         var result = reach.result
         result.target = plan.target
         if !plan.tcpPorts.isEmpty {
@@ -87,7 +109,7 @@ public enum ReachRunner {
             result.probesSent += report.probesSent
         }
         // The SYN-ACK comes down the path: judge its MSS against the best path MTU we know.
-        if let mtu = plan.pathMTU {
+        if let mtu = pathMTU {
             result.judgeMSS(referenceMTU: mtu, source: "path_mtu")
         } else if let down = result.responder?.pathMTUDown, result.responder?.downLimitedByUp == false {
             result.judgeMSS(referenceMTU: down, source: "responder")

@@ -113,9 +113,36 @@ struct MTUCommand: ParsableCommand {
 
 /// Turns command-line options into one path MTU measurement on the engine (shared with profile).
 enum PathMTURunner {
-    static func measure(host: String, family: AddressFamily?, probe: MTUProbeOptions, traceHops: Bool) throws -> PathMTUResult {
-        let address: IPAddress
-        do { address = try Resolver.resolve(host, family: family) } catch { throw UsageError("\(error)") }
+    /// A measurement set up on an engine, with what the result needs besides it.
+    struct Prepared {
+        let host: String
+        let measurement: PathMTUMeasurement
+        let local: LocalPath
+        let socket: String?
+        let started = MonotonicClock.now()
+
+        func result() -> PathMTUResult {
+            var r = measurement.result
+            r.durationMs = (MonotonicClock.now() - started).inMs
+            r.target = host
+            r.localMTU = local.mtu
+            r.interface = local.interface
+            r.socket = socket
+            return r
+        }
+    }
+
+    static func engineOptions(_ probe: MTUProbeOptions) -> EngineOptions {
+        EngineOptions(rate: probe.rate, icmpSocket: probe.icmpSocket, interface: probe.interface)
+    }
+
+    static func resolve(_ host: String, family: AddressFamily?) throws -> IPAddress {
+        do { return try Resolver.resolve(host, family: family) } catch { throw UsageError("\(error)") }
+    }
+
+    /// Checks the options against the address and its route, opens the probe socket, and builds the measurement.
+    static func prepare(host: String, address: IPAddress, probe: MTUProbeOptions, traceHops: Bool,
+                        engine: ProbeEngine) throws -> Prepared {
         var local: LocalPath
         do { local = try LocalPath.lookup(to: address) } catch { throw UsageError("\(error)") }
         if let name = probe.interface {
@@ -124,27 +151,22 @@ enum PathMTURunner {
             local.mtu = m
         }
         let range = try probe.sizeRange(family: address.family, localMTU: local.mtu)
-        let engine: ProbeEngine
-        do {
-            engine = try ProbeEngine(options: EngineOptions(rate: probe.rate, icmpSocket: probe.icmpSocket, interface: probe.interface))
-            try engine.prepare(family: address.family, kind: probe.kind)
-        } catch {
-            throw UsageError("\(error)")
-        }
+        do { try engine.prepare(family: address.family, kind: probe.kind) } catch { throw UsageError("\(error)") }
         var options = PathMTUOptions(destination: address, kind: probe.kind, minSize: range.min, maxSize: range.max)
         options.timeoutMs = probe.timeout * 1000
         options.retries = probe.retries
         options.traceHops = traceHops
-        let measurement = PathMTUMeasurement(options: options)
-        let started = MonotonicClock.now()
-        engine.run(measurement)
-        var result = measurement.result
-        result.durationMs = (MonotonicClock.now() - started).inMs
-        result.target = host
-        result.localMTU = local.mtu
-        result.interface = local.interface
-        result.socket = engine.socketDescription(family: address.family, kind: probe.kind)
-        return result
+        return Prepared(host: host, measurement: PathMTUMeasurement(options: options), local: local,
+                        socket: engine.socketDescription(family: address.family, kind: probe.kind))
+    }
+
+    static func measure(host: String, family: AddressFamily?, probe: MTUProbeOptions, traceHops: Bool) throws -> PathMTUResult {
+        let address = try resolve(host, family: family)
+        let engine: ProbeEngine
+        do { engine = try ProbeEngine(options: engineOptions(probe)) } catch { throw UsageError("\(error)") }
+        let prepared = try prepare(host: host, address: address, probe: probe, traceHops: traceHops, engine: engine)
+        engine.run(prepared.measurement)
+        return prepared.result()
     }
 
     static func addHopNames(_ r: inout PathMTUResult) {

@@ -34,26 +34,7 @@ struct ReachCommand: ParsableCommand {
     @Argument(help: "Host name or address.")
     var host: String
 
-    @Option(help: "TCP ports: a list and ranges, e.g. 443,3389,2000-2499.")
-    var tcp: String?
-
-    @Option(help: "UDP ports: a list and ranges, e.g. 3391,3389,500.")
-    var udp: String?
-
-    @Flag(help: "Remote Desktop: TCP 443, 3389; UDP 3391, 3389.")
-    var rdp = false
-    @Flag(help: "IPsec / IKEv2: UDP 500, 4500.")
-    var ipsec = false
-    @Flag(help: "WireGuard: UDP 51820.")
-    var wireguard = false
-    @Flag(help: "OpenVPN: UDP and TCP 1194.")
-    var openvpn = false
-
-    @Flag(help: "Measure the UDP path both ways with `pathprobe serve` on the host.")
-    var responder = false
-
-    @Option(name: .customLong("responder-port"), help: "The responder's port (implies --responder).")
-    var responderPort: UInt16?
+    @OptionGroup var portOptions: PortOptions
 
     @Option(help: "Longest wait for one port's answer, seconds.")
     var timeout: Double = 1.0
@@ -77,7 +58,6 @@ struct ReachCommand: ParsableCommand {
         if timeout <= 0 || timeout > 60 { throw ValidationError("--timeout must be between 0 and 60 seconds") }
         if retries < 1 || retries > 10 { throw ValidationError("--retries must be between 1 and 10") }
         if rate < 0 { throw ValidationError("--rate must not be negative") }
-        if responderPort == 0 { throw ValidationError("--responder-port must be between 1 and 65535") }
         if let m = pathMTU, m < 68 || m > 65535 { throw ValidationError("--path-mtu must be between 68 and 65535") }
     }
 
@@ -89,21 +69,8 @@ struct ReachCommand: ParsableCommand {
     }
 
     func makePlan() throws -> ReachPlan {
-        var presets: [ReachPreset] = []
-        if rdp { presets.append(.rdp) }
-        if ipsec { presets.append(.ipsec) }
-        if wireguard { presets.append(.wireguard) }
-        if openvpn { presets.append(.openvpn) }
-        let ports: (tcp: [UInt16], udp: [UInt16])
-        do {
-            ports = ReachPreset.combine(tcp: try tcp.map { try PortList.parse($0, flag: "--tcp") } ?? [],
-                                        udp: try udp.map { try PortList.parse($0, flag: "--udp") } ?? [],
-                                        presets: presets)
-        } catch {
-            throw UsageError("\(error)")
-        }
-        let useResponder = responder || responderPort != nil
-        if ports.tcp.isEmpty && ports.udp.isEmpty && !useResponder {
+        let ports = try portOptions.ports()
+        if ports.tcp.isEmpty && ports.udp.isEmpty && portOptions.responderPortToUse == nil {
             throw UsageError("nothing to probe: give --tcp, --udp, a preset (--rdp, --ipsec, --wireguard, --openvpn) or --responder")
         }
         let address: IPAddress
@@ -117,19 +84,8 @@ struct ReachCommand: ParsableCommand {
         plan.udpAttempts = retries
         plan.rate = rate
         plan.interface = interface
-        plan.responderPort = useResponder ? (responderPort ?? ResponderWire.defaultPort) : nil
+        plan.responderPort = portOptions.responderPortToUse
         plan.pathMTU = pathMTU
         return plan
-    }
-
-    /// `--responder=PORT` (the documented short form) as the parser understands it:
-    /// `--responder --responder-port PORT`. The root command applies this before parsing.
-    static func rewriteArguments(_ arguments: [String]) -> [String] {
-        arguments.flatMap { a -> [String] in
-            if a.hasPrefix("--responder="), !a.hasPrefix("--responder-port") {
-                return ["--responder", "--responder-port", String(a.dropFirst("--responder=".count))]
-            }
-            return [a]
-        }
     }
 }

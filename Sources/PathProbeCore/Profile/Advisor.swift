@@ -43,7 +43,7 @@ public enum Advisor {
         guard let mtu = f.pathMTU, let local = f.egressMTU, mtu < local else { return [] }
         let name = f.egressInterface ?? "the egress interface"
         return [Finding(
-            id: "path-mtu-below-interface", severity: f.blackHole ? .critical : .warning,
+            id: "path-mtu-below-interface", severity: .warning,
             summary: "The path carries \(mtu)-byte packets but \(name) sends up to \(local)",
             evidence: .object([("path_mtu", .int(mtu)), ("interface", .from(f.egressInterface)), ("interface_mtu", .int(local))]))]
     }
@@ -79,7 +79,7 @@ public enum Advisor {
 
     /// UDP ports the service needs that did not answer, and fragments that do not pass.
     static func blockedUDPPorts(_ f: ProfileFacts) -> [ProfileFacts.UDPFact] {
-        let needed = f.service?.udpPorts
+        let needed = f.service?.udp.map { Int($0) }
         return f.udp.filter { u in
             (needed == nil || needed!.contains(u.port)) && u.state != "open"
         }
@@ -177,7 +177,7 @@ public enum Advisor {
     static func tcpOnly(_ f: ProfileFacts) -> [Recommendation] {
         let blocked = blockedUDPPorts(f)
         guard !blocked.isEmpty || f.fragmentsPass == false else { return [] }
-        let service = f.service ?? ProfileFacts.Service.guess(udpPorts: f.udp.map(\.port))
+        let service = f.service ?? ReachPreset.guess(udpPorts: f.udp.map(\.port))
         let what = blocked.isEmpty ? "fragmented UDP does not pass" : "UDP \(blocked.map { String($0.port) }.joined(separator: ", ")) did not answer"
         var linux: [String]
         var windows: [String]

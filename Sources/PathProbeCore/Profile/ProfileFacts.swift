@@ -31,7 +31,7 @@ public struct ProfileFacts: Sendable {
     public var tcp: [TCPFact] = []
     public var udp: [UDPFact] = []
     /// The service the user asked about (--rdp, --ipsec, --wireguard, --openvpn), if any.
-    public var service: Service? = nil
+    public var service: ReachPreset? = nil
     /// From `pathprobe serve` on the far end: whether fragmented UDP arrives (nil: not measured).
     public var fragmentsPass: Bool? = nil
 
@@ -52,25 +52,6 @@ public struct ProfileFacts: Sendable {
         public init(port: Int, state: String) {
             self.port = port
             self.state = state
-        }
-    }
-
-    public enum Service: String, Sendable, CaseIterable {
-        case rdp, ipsec, wireguard, openvpn
-
-        /// The UDP ports this service needs.
-        public var udpPorts: [Int] {
-            switch self {
-            case .rdp: return [3389, 3391]
-            case .ipsec: return [500, 4500]
-            case .wireguard: return [51820]
-            case .openvpn: return [1194]
-            }
-        }
-
-        /// Guess the service from the UDP ports probed.
-        public static func guess(udpPorts: [Int]) -> Service? {
-            allCases.first { s in s.udpPorts.contains { udpPorts.contains($0) } }
         }
     }
 
@@ -131,5 +112,12 @@ public struct Recommendation: Sendable, Equatable {
             ("id", .string(id)), ("value", value), ("reason", .string(reason)),
             ("commands", .object([("linux", .array(linux.map { .string($0) })), ("windows", .array(windows.map { .string($0) }))])),
         ])
+    }
+}
+
+extension ReachPreset {
+    /// The service a list of UDP ports most likely belongs to.
+    public static func guess(udpPorts: [Int]) -> ReachPreset? {
+        allCases.first { p in p.udp.contains { udpPorts.contains(Int($0)) } }
     }
 }

@@ -39,11 +39,11 @@ public struct ProfileReport: Sendable {
     public var local: LocalSide
     public var mtu: PathMTUResult
     public var reach: ReachResult?
-    public var service: ProfileFacts.Service?
+    public var service: ReachPreset?
     public private(set) var advice = Advisor.Advice()
 
     public init(target: String, address: IPAddress, startedAt: String, version: String, local: LocalSide,
-                mtu: PathMTUResult, reach: ReachResult?, service: ProfileFacts.Service?) {
+                mtu: PathMTUResult, reach: ReachResult?, service: ReachPreset?) {
         self.target = target
         self.address = address
         self.startedAt = startedAt
@@ -125,8 +125,8 @@ public struct ProfileReport: Sendable {
             var line = "egress \(i.name) (\(i.kind)) mtu \(i.mtu)"
             if let t = i.tunnel { line += ", tunnel overhead \(t.overhead)" + (t.underlay.map { " over \($0)" } ?? "") + (t.underlayMTU.map { " mtu \($0)" } ?? "") }
             out += "  " + line + "\n"
-            let on = i.offloads.filter(\.active).map(\.name)
-            if !on.isEmpty { out += "  offloads on: " + on.joined(separator: ", ") + "\n" }
+            let groups = OffloadGroup.all.compactMap { g in g.state(in: i.offloads).map { "\(g.title) \($0 ? "on" : "off")" } }
+            if !groups.isEmpty { out += "  offloads: " + groups.joined(separator: ", ") + "\n" }
         }
         if let r = local.route {
             out += "  route via \(r.gateway?.description ?? "direct") dev \(r.interface ?? "?")"
