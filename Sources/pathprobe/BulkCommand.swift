@@ -49,9 +49,6 @@ struct BulkCommand: ParsableCommand {
     @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach or profile.")
     var mode: BulkModeName = .mtu
 
-    @Option(help: "Global probe budget, packets per second, over all targets (0: unlimited).")
-    var rate: Double = 50_000
-
     @Option(help: "Targets measured at the same time.")
     var concurrency: Int = 1000
 
@@ -74,42 +71,16 @@ struct BulkCommand: ParsableCommand {
     var hops = false
 
     @OptionGroup var family: FamilyOptions
+    @OptionGroup var probe: MTUProbeOptions
+    @OptionGroup var ports: PortOptions
 
-    @Option(name: [.customShort("P"), .customLong("protocol")], help: "mtu mode: probe with ICMP echo or UDP.")
-    var probeProtocol: ProbeProtocol = .icmp
-
-    @Option(help: "mtu mode: UDP destination port (closed, or answered by `pathprobe serve`).")
-    var port: UInt16 = 33434
-
-    @Option(help: "mtu mode: smallest packet size, bytes (default: 68 IPv4, 1280 IPv6).")
-    var min: Int?
-
-    @Option(help: "mtu mode: largest packet size, bytes (default: each target's egress interface MTU).")
-    var max: Int?
-
-    @Option(name: .customLong("sizes-per-round"), help: "mtu mode: packet sizes probed at once per target in the search (fewer: fewer probes, more rounds).")
+    @Option(name: .customLong("sizes-per-round"), help: "mtu/profile mode: packet sizes probed at once per target in the search (fewer: fewer probes, more rounds).")
     var sizesPerRound: Int = 4
-
-    @Option(help: "Longest wait for one answer, seconds (also how long an unreachable target is tried).")
-    var timeout: Double = 1.0
-
-    @Option(help: "Attempts before silence counts.")
-    var retries: Int = 3
-
-    @Option(name: [.customShort("i"), .customLong("interface")], help: "Probe out of this interface only.")
-    var interface: String?
-
-    @Option(name: .customLong("icmp-socket"), help: "ICMP socket kind: auto, ping or raw.")
-    var icmpSocket: ICMPSocketPreference = .auto
 
     func validate() throws {
         if input != nil && file != nil { throw ValidationError("give the targets once: a file argument or -f") }
-        if rate < 0 { throw ValidationError("--rate must not be negative") }
         if concurrency < 1 || concurrency > 20_000 { throw ValidationError("--concurrency must be between 1 and 20000") }
-        if timeout <= 0 || timeout > 60 { throw ValidationError("--timeout must be between 0 and 60 seconds") }
-        if retries < 1 || retries > 20 { throw ValidationError("--retries must be between 1 and 20") }
         if sizesPerRound < 1 || sizesPerRound > 64 { throw ValidationError("--sizes-per-round must be between 1 and 64") }
-        if port == 0 { throw ValidationError("--port must be between 1 and 65535") }
         if resume && outputFile == nil { throw ValidationError("--resume needs -o FILE (the output of the run to resume)") }
         if summaryJSON == "-" && outputFile == nil {
             throw ValidationError("--summary-json - needs -o FILE: standard output already carries the records")
@@ -120,13 +91,13 @@ struct BulkCommand: ParsableCommand {
         let bulkMode = try makeMode()
         var options = BulkRunOptions()
         options.concurrency = concurrency
-        options.engine = EngineOptions(rate: rate, icmpSocket: icmpSocket, interface: interface)
+        options.engine = EngineOptions(rate: probe.rate ?? 50_000, icmpSocket: probe.icmpSocket, interface: probe.interface)
         options.format = csv ? .csv : .jsonLines
         options.outputPath = outputFile
         options.resume = resume
         options.progress = !quiet && isatty(2) == 1
         options.family = family.family
-        if let name = interface, LocalPath.interfaceMTU(name) == nil { throw UsageError("unknown interface '\(name)'") }
+        if let name = probe.interface, LocalPath.interfaceMTU(name) == nil { throw UsageError("unknown interface '\(name)'") }
 
         let source: BulkInputSource
         switch input ?? file {
@@ -156,21 +127,31 @@ struct BulkCommand: ParsableCommand {
         }
     }
 
-    /// The mode behind --mode. reach and profile plug in here (a `BulkMode` each).
+    /// The mode behind --mode (a `BulkMode` each).
     func makeMode() throws -> any BulkMode {
+        var m = BulkMTUMode.Settings()
+        m.kind = probe.kind
+        m.minSize = probe.min
+        m.maxSize = probe.max
+        m.timeoutMs = probe.timeout * 1000
+        m.retries = probe.retries
+        m.traceHops = hops
+        m.parallelSizes = sizesPerRound
+        var r = BulkReachMode.Settings()
+        (r.tcpPorts, r.udpPorts) = try ports.ports()
+        r.timeoutMs = probe.timeout * 1000
+        if ports.responderPortToUse != nil { throw UsageError("--responder is not available in bulk: use `pathprobe reach --responder` per host") }
         switch mode {
         case .mtu:
-            var s = BulkMTUMode.Settings()
-            s.kind = probeProtocol == .udp ? .udp(port: port) : .icmpEcho
-            s.minSize = min
-            s.maxSize = max
-            s.timeoutMs = timeout * 1000
-            s.retries = retries
-            s.traceHops = hops
-            s.parallelSizes = sizesPerRound
-            return BulkMTUMode(settings: s)
-        case .reach, .profile:
-            throw UsageError("--mode \(mode.rawValue) is not available yet")
+            if !ports.isEmpty { throw UsageError("--mode mtu probes no ports: use --mode reach or --mode profile with --tcp/--udp/presets") }
+            return BulkMTUMode(settings: m)
+        case .reach:
+            if r.tcpPorts.isEmpty && r.udpPorts.isEmpty {
+                throw UsageError("--mode reach needs ports: --tcp, --udp or a preset (--rdp, --ipsec, --wireguard, --openvpn)")
+            }
+            return BulkReachMode(settings: r)
+        case .profile:
+            return BulkProfileMode(mtu: m, reach: r, service: ports.service)
         }
     }
 

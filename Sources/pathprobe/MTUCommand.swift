@@ -32,8 +32,8 @@ struct MTUProbeOptions: ParsableArguments {
     @Option(help: "Attempts before silence counts as a verdict.")
     var retries: Int = 3
 
-    @Option(help: "Global probe rate limit, packets per second (0: unlimited).")
-    var rate: Double = 1000
+    @Option(help: "Global probe rate limit, packets per second (0: unlimited; default 1000, bulk 50000).")
+    var rate: Double?
 
     @Option(name: [.customShort("i"), .customLong("interface")], help: "Probe out of this interface only (e.g. a VPN tunnel).")
     var interface: String?
@@ -44,11 +44,14 @@ struct MTUProbeOptions: ParsableArguments {
     func validate() throws {
         if timeout <= 0 || timeout > 60 { throw ValidationError("--timeout must be between 0 and 60 seconds") }
         if retries < 1 || retries > 20 { throw ValidationError("--retries must be between 1 and 20") }
-        if rate < 0 { throw ValidationError("--rate must not be negative") }
+        if let rate, rate < 0 { throw ValidationError("--rate must not be negative") }
         if port == 0 { throw ValidationError("--port must be between 1 and 65535") }
     }
 
     var kind: ProbeKind { probeProtocol == .udp ? .udp(port: port) : .icmpEcho }
+
+    /// The single-target commands' default rate.
+    var rateOrDefault: Double { rate ?? 1000 }
 
     /// Checks the size range for the family; `localMTU` is the default --max.
     func sizeRange(family: AddressFamily, localMTU: Int?) throws -> (min: Int, max: Int) {
@@ -133,7 +136,7 @@ enum PathMTURunner {
     }
 
     static func engineOptions(_ probe: MTUProbeOptions) -> EngineOptions {
-        EngineOptions(rate: probe.rate, icmpSocket: probe.icmpSocket, interface: probe.interface)
+        EngineOptions(rate: probe.rateOrDefault, icmpSocket: probe.icmpSocket, interface: probe.interface)
     }
 
     static func resolve(_ host: String, family: AddressFamily?) throws -> IPAddress {

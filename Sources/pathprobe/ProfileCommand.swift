@@ -61,7 +61,7 @@ struct ProfileCommand: ParsableCommand {
             plan.tcpPorts = portLists.tcp
             plan.udpPorts = portLists.udp
             plan.timeoutMs = probe.timeout * 1000
-            plan.rate = probe.rate
+            plan.rate = probe.rateOrDefault
             plan.interface = probe.interface
             plan.responderPort = ports.responderPortToUse
             do { session = try ReachSession(plan: plan, engine: engine) } catch { throw UsageError("\(error)") }

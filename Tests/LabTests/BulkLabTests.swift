@@ -211,10 +211,56 @@ struct BulkLabTests {
         #expect(wrong.isEmpty, "\(wrong.count) wrong, e.g. \(wrong.prefix(3).map { $0["target"] ?? "?" })")
     }
 
-    @Test func reachAndProfileSayTheyAreNotAvailableYet() throws {
-        let r = Lab.pathprobe(["bulk", "--mode", "reach", "-f", "/dev/null"], in: nil)
-        #expect(r.status == 2)
-        #expect(r.stderr.contains("--mode reach is not available yet"), "\(r.stderr)")
+    /// --mode reach: TCP 443 on hundreds of targets at once; the server accepts on 443 for all of them.
+    @Test func reachModeEveryTargetsPort() throws {
+        let lab = try BulkLab()
+        defer { lab.down() }
+        let pid = try Lab.sh("\(Lab.repositoryRoot.path)/scripts/lab-services.sh start \(lab.prefix)s 443 - 60")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? Lab.sh("kill \(pid)") }
+        let targets = try labList(300)
+        let input = try temporaryFile("reach-in.txt", targets.joined(separator: "\n") + "\n")
+        let output = try temporaryFile("reach-out.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: input); try? FileManager.default.removeItem(atPath: output) }
+        let run = lab.bulk(["--mode", "reach", "--tcp", "443", "-f", input, "-o", output, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let recs = try records(output)
+        #expect(recs.count == targets.count)
+        for r in recs {
+            let tcp = r["tcp"] as? [[String: Any]] ?? []
+            #expect(tcp.first?["port"] as? Int == 443 && tcp.first?["state"] as? String == "open", "\(r)")
+        }
+    }
+
+    /// --mode profile: the advisor's values per target, on all three kinds of path.
+    @Test func profileModeRecommendsPerPath() throws {
+        let lab = try BulkLab()
+        defer { lab.down() }
+        let targets = try labList(30)
+        let input = try temporaryFile("profile-in.txt", targets.joined(separator: "\n") + "\n")
+        let output = try temporaryFile("profile-out.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: input); try? FileManager.default.removeItem(atPath: output) }
+        let run = lab.bulk(["--mode", "profile", "--tcp", "443", "-f", input, "-o", output, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let recs = try records(output)
+        #expect(recs.count == targets.count)
+        for r in recs {
+            let address = r["address"] as? String ?? ""
+            let want = Self.expectedFast(address)
+            let mtu = r["mtu"] as? [String: Any]
+            #expect(mtu?["path_mtu"] as? Int == want.mtu, "\(address)")
+            #expect(mtu?["black_hole"] as? Bool == want.blackHole, "\(address)")
+            let recs = (r["recommendations"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) {
+                $0[$1["id"] as? String ?? ""] = $1["value"] as? Int
+            }
+            if want.mtu == 1500 {
+                #expect(recs.isEmpty, "\(address): \(recs)")
+            } else {
+                #expect(recs["interface-mtu"] == want.mtu && recs["tcp-mss-clamp"] == want.mtu - 40, "\(address): \(recs)")
+                #expect((recs["tcp-mtu-probing"] != nil) == want.blackHole, "\(address): \(recs)")
+            }
+            #expect(r["report"] as? String == "pathprobe-profile")
+        }
     }
 }
 

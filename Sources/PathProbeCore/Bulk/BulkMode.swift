@@ -96,6 +96,11 @@ public final class BulkMTUMode: BulkMode {
     ]
 
     public func makeMeasurement(for target: BulkTarget) throws -> any BulkMeasurement {
+        BulkMTUJob(try measurement(for: target), target)
+    }
+
+    /// The path MTU measurement for one target (also half of `--mode profile`'s).
+    public func measurement(for target: BulkTarget) throws -> PathMTUMeasurement {
         let family = target.address.family
         let floor = family.minimumMTU
         let lo = settings.minSize ?? floor
@@ -110,7 +115,7 @@ public final class BulkMTUMode: BulkMode {
         options.retries = settings.retries
         options.traceHops = settings.traceHops
         if let p = settings.parallelSizes { options.parallelSizes = p }
-        return BulkMTUJob(PathMTUMeasurement(options: options), target)
+        return PathMTUMeasurement(options: options)
     }
 
     public func tally(_ record: JSON, into summary: inout BulkSummary) {
