@@ -6,7 +6,7 @@
 #
 # Builds pathprobe in release mode, builds the lab, then measures on the same target list:
 #   pathprobe bulk --mode mtu           every target's path MTU and black hole, checked against the lab
-#   pathprobe bulk --mode reach --tcp 443   (once that mode exists; until then it says so)
+#   pathprobe bulk --mode reach --tcp 443   every target's TCP 443 state (the lab server answers RST)
 #   fping -q -c 1 -t 500 -r 0 -i 0      one echo per target, as fast as fping goes (an echo sweep: no MTU)
 #   scamper -c "trace -M" -p 1000       on the first SAMPLE targets (a third of each path) in parallel (its
 #                                       default), and on 3 (one per path) one at a time (-w 1); results

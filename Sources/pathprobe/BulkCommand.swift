@@ -28,15 +28,21 @@ struct BulkCommand: ParsableCommand {
             Ctrl-C (SIGINT) or SIGTERM stops taking targets, keeps every record already written, prints \
             the summary and exits 130 / 143; rerun with --resume to do only what is missing.
 
+            Modes: mtu (pathprobe mtu per target; the default), reach (pathprobe reach: give --tcp, \
+            --udp or a preset; TCP needs root or CAP_NET_RAW), profile (pathprobe profile: path MTU, \
+            ports if given, findings and recommendations).
+
             Examples:
               pathprobe bulk -f gateways.txt -o mtu.jsonl
+              pathprobe bulk -f gateways.txt --mode reach --rdp -o rdp.jsonl
+              pathprobe bulk -f gateways.txt --mode profile --tcp 443 -o profiles.jsonl
               pathprobe bulk -f gateways.txt --csv -o mtu.csv --rate 20000
               pathprobe bulk -f gateways.txt -o mtu.jsonl --resume
               pathprobe bulk --hops --concurrency 200 -f branch-offices.txt
               printf '10.1.0.0/24\\n' | pathprobe bulk - --summary-json - -o out.jsonl
 
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
-            130 stopped by SIGINT, 143 stopped by SIGTERM. Details: docs/bulk.md.
+            130 stopped by SIGINT, 143 stopped by SIGTERM. Details: README.md, "pathprobe bulk".
             """
     )
 

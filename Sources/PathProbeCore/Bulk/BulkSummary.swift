@@ -1,5 +1,5 @@
 /// The end-of-run summary of `pathprobe bulk`: counts by status, the path MTU histogram, black holes,
-/// per-port states; as text for people and JSON (`--summary-json`, schema in docs/bulk.md) for programs.
+/// per-port states; as text for people and JSON (`--summary-json`, schema in README.md) for programs.
 public struct BulkSummary: Sendable {
     public var mode: String
     /// Targets in the input (ranges counted by size), when the input could be counted up front.

@@ -1,5 +1,5 @@
 /// The finished `pathprobe reach` measurement and its two renderings. The JSON schema is documented
-/// in docs/reach-serve.md; keep both in step.
+/// in README.md ("pathprobe reach --json"); keep both in step.
 public enum TCPPortState: String, Sendable {
     /// The handshake completed (SYN-ACK).
     case open
