@@ -97,11 +97,7 @@ final class BulkProfileJob: BulkMeasurement {
     func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { if let pair { pair.handle(r, &s) } else { mtu.handle(r, &s) } }
 
     func record() -> JSON {
-        var m = mtu.result
-        m.target = target.text
-        m.localMTU = target.localMTU
-        m.interface = target.interface
-        m.socket = target.socket
+        let m = target.result(of: mtu)
         var r = reach?.result
         r?.target = target.text
         if let rr = reach, !rr.options.tcpPorts.isEmpty { r?.tcpProbe = "syn" }

@@ -96,7 +96,7 @@ public final class BulkMTUMode: BulkMode {
     ]
 
     public func makeMeasurement(for target: BulkTarget) throws -> any BulkMeasurement {
-        BulkMTUJob(try measurement(for: target), target)
+        BulkJob(try measurement(for: target)) { target.result(of: $0).json }
     }
 
     /// The path MTU measurement for one target (also half of `--mode profile`'s).
@@ -124,26 +124,30 @@ public final class BulkMTUMode: BulkMode {
     }
 }
 
-/// One target of `--mode mtu`: the path MTU measurement plus what its record needs to say.
-final class BulkMTUJob: BulkMeasurement {
-    let measurement: PathMTUMeasurement
-    let target: BulkTarget
+/// One target: its measurement, and how the finished measurement becomes the target's record.
+public final class BulkJob<M: Measurement>: BulkMeasurement {
+    public let measurement: M
+    private let makeRecord: (M) -> JSON
 
-    init(_ measurement: PathMTUMeasurement, _ target: BulkTarget) {
+    public init(_ measurement: M, record: @escaping (M) -> JSON) {
         self.measurement = measurement
-        self.target = target
+        makeRecord = record
     }
 
-    var isFinished: Bool { measurement.isFinished }
-    func advance<S: ProbeScheduler>(_ s: inout S) { measurement.advance(&s) }
-    func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { measurement.handle(r, &s) }
+    public var isFinished: Bool { measurement.isFinished }
+    public func advance<S: ProbeScheduler>(_ s: inout S) { measurement.advance(&s) }
+    public func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { measurement.handle(r, &s) }
+    public func record() -> JSON { makeRecord(measurement) }
+}
 
-    func record() -> JSON {
-        var r = measurement.result
-        r.target = target.text
-        r.localMTU = target.localMTU
-        r.interface = target.interface
-        r.socket = target.socket
-        return r.json
+extension BulkTarget {
+    /// The path MTU result as `pathprobe mtu` would print it for this target.
+    public func result(of m: PathMTUMeasurement) -> PathMTUResult {
+        var r = m.result
+        r.target = text
+        r.localMTU = localMTU
+        r.interface = interface
+        r.socket = socket
+        return r
     }
 }

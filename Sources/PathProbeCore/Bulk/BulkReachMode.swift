@@ -34,7 +34,13 @@ public final class BulkReachMode: BulkMode {
     }
 
     public func makeMeasurement(for target: BulkTarget) throws -> any BulkMeasurement {
-        BulkReachJob(Self.measurement(for: target.address, settings), target)
+        BulkJob(Self.measurement(for: target.address, settings)) { m in
+            var r = m.result
+            r.target = target.text
+            if !m.options.tcpPorts.isEmpty { r.tcpProbe = "syn" }
+            r.judgeMSS(referenceMTU: target.localMTU.map { min($0, 65535) }, source: "local_mtu")
+            return r.json
+        }
     }
 
     public static func measurement(for address: IPAddress, _ settings: Settings) -> ReachMeasurement {
@@ -67,28 +73,5 @@ public final class BulkReachMode: BulkMode {
         guard case var .object(fields) = record, record["status"] == nil else { return record }
         fields.append(("status", .string("measured")))
         return .object(fields)
-    }
-}
-
-/// One target of `--mode reach`.
-final class BulkReachJob: BulkMeasurement {
-    let measurement: ReachMeasurement
-    let target: BulkTarget
-
-    init(_ measurement: ReachMeasurement, _ target: BulkTarget) {
-        self.measurement = measurement
-        self.target = target
-    }
-
-    var isFinished: Bool { measurement.isFinished }
-    func advance<S: ProbeScheduler>(_ s: inout S) { measurement.advance(&s) }
-    func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { measurement.handle(r, &s) }
-
-    func record() -> JSON {
-        var r = measurement.result
-        r.target = target.text
-        if !measurement.options.tcpPorts.isEmpty { r.tcpProbe = "syn" }
-        r.judgeMSS(referenceMTU: target.localMTU.map { min($0, 65535) }, source: "local_mtu")
-        return r.json
     }
 }

@@ -37,7 +37,7 @@ public enum UDPService: String, Sendable, CaseIterable {
 
     /// The probe's UDP payload.
     public func payload(seed: UInt64) -> [UInt8] {
-        var rng = PayloadRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         switch self {
         case .dns: return DNSProbe.query(id: UInt16(truncatingIfNeeded: seed))
         case .ntp: return NTPProbe.request(transmit: rng.next())
@@ -66,25 +66,6 @@ public enum UDPService: String, Sendable, CaseIterable {
         case .dtls: return DTLSProbe.isAnswer(answer)
         case .pathprobe: return ResponderWire.Reply(decoding: answer) != nil
         }
-    }
-}
-
-/// SplitMix64: deterministic filler for identifiers, nonces and key shares.
-struct PayloadRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func bytes(_ n: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(n + 8)
-        while out.count < n { out += Bytes.be64(next()) }
-        return Array(out.prefix(n))
     }
 }
 
@@ -131,7 +112,7 @@ enum NTPProbe {
 /// key share and a 32-byte nonce. Any IKE response with our SPI (a real reply, NO_PROPOSAL_CHOSEN,
 /// INVALID_KE_PAYLOAD, a COOKIE request) proves an IKE responder.
 enum IKEProbe {
-    static func saInit(spi: UInt64, rng: inout PayloadRandom) -> [UInt8] {
+    static func saInit(spi: UInt64, rng: inout SplitMix64) -> [UInt8] {
         func transform(last: Bool, type: UInt8, id: UInt16, attributes: [UInt8] = []) -> [UInt8] {
             [last ? 0 : 3, 0] + Bytes.be16(UInt16(8 + attributes.count)) + [type, 0] + Bytes.be16(id) + attributes
         }

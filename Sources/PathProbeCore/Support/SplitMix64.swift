@@ -1,0 +1,24 @@
+/// SplitMix64: a small deterministic generator. Fills identifiers, nonces and key shares in probe
+/// payloads (seeded per run), and drives the simulated paths of the tests (seeded per test).
+public struct SplitMix64: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    public mutating func bytes(_ n: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(n + 8)
+        while out.count < n { out += Bytes.be64(next()) }
+        return Array(out.prefix(n))
+    }
+}
