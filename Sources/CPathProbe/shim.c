@@ -32,7 +32,12 @@ void cpp_msg_info_parse(const struct msghdr *msg, struct cpp_msg_info *out) {
     out->ttl = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c != NULL;
          c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
-        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_TTL) ||
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            out->rx_realtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_TTL) ||
             (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
             if (c->cmsg_len >= CMSG_LEN(sizeof(int))) {
                 int v;
@@ -96,6 +101,7 @@ const int cpp_SO_RCVBUFFORCE = SO_RCVBUFFORCE;
 const int cpp_SO_SNDBUFFORCE = SO_SNDBUFFORCE;
 const int cpp_IPV6_V6ONLY = IPV6_V6ONLY;
 const int cpp_IP_HDRINCL = IP_HDRINCL;
+const int cpp_SO_TIMESTAMPNS = SO_TIMESTAMPNS;
 
 int cpp_set_icmp_filter(int fd, uint32_t allow_mask) {
     struct icmp_filter f;
@@ -171,6 +177,12 @@ uint64_t cpp_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t cpp_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int cpp_interface_mtu(const char *name) {

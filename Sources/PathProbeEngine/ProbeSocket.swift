@@ -163,6 +163,8 @@ final class ProbeSocket {
             }
         }
         System.enlargeBuffers(fd, bytes: 8 << 20)
+        // Kernel receive timestamps: answers read in one batch keep their own arrival times.
+        try? System.setOption(fd, SOL_SOCKET, cpp_SO_TIMESTAMPNS, 1)
         return s
     }
 
@@ -295,13 +297,20 @@ final class ProbeSocket {
         var got: Int32
         repeat { got = cpp_recvmmsg(fd, recvHeaders, UInt32(n), flags) } while got < 0 && errno == EINTR
         guard got > 0 else { return 0 }
-        let time = now()
+        let readAt = now()
+        // The kernel stamps arrivals with CLOCK_REALTIME; the engine runs on CLOCK_MONOTONIC.
+        let realtimeOffset = cpp_realtime_ns() - Int64(bitPattern: readAt)
         var info = cpp_msg_info()
         for i in 0..<Int(got) {
             let h = recvHeaders + i
             let length = Int(h.pointee.msg_len)
             let data = UnsafeRawBufferPointer(start: recvBuffers + i * Self.receiveBuffer, count: min(length, Self.receiveBuffer))
             withUnsafePointer(to: &h.pointee.msg_hdr) { cpp_msg_info_parse($0, &info) }
+            var time = readAt
+            if info.rx_realtime_ns > 0 {
+                let stamped = info.rx_realtime_ns - realtimeOffset
+                if stamped > 0 && UInt64(stamped) <= readAt { time = UInt64(stamped) }
+            }
             guard let (peer, peerPort) = SocketAddress.parse(recvNames + i, length: Int(h.pointee.msg_hdr.msg_namelen)) else { continue }
             let arrival = errorQueue
                 ? parseError(data, info: info, destination: peer, destinationPort: peerPort, time: time)

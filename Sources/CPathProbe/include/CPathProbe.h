@@ -36,6 +36,7 @@ struct cpp_msg_info {
     uint8_t ee_code;
     uint32_t ee_info;      // next-hop MTU for frag-needed / packet-too-big
     struct sockaddr_storage offender; // the router or host that sent the ICMP error (ss_family 0 if none)
+    int64_t rx_realtime_ns; // when the kernel received it (SO_TIMESTAMPNS, CLOCK_REALTIME), 0 if absent
 };
 void cpp_msg_info_parse(const struct msghdr *msg, struct cpp_msg_info *out);
 
@@ -70,6 +71,7 @@ extern const int cpp_SO_RCVBUFFORCE;
 extern const int cpp_SO_SNDBUFFORCE;
 extern const int cpp_IPV6_V6ONLY;
 extern const int cpp_IP_HDRINCL;
+extern const int cpp_SO_TIMESTAMPNS;
 
 /// Let only the ICMP types whose bit is set in `allow_mask` reach a raw IPv4 ICMP socket.
 int cpp_set_icmp_filter(int fd, uint32_t allow_mask);
@@ -94,6 +96,8 @@ int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, i
 
 /// CLOCK_MONOTONIC in nanoseconds.
 uint64_t cpp_monotonic_ns(void);
+/// CLOCK_REALTIME in nanoseconds (the clock of SO_TIMESTAMPNS).
+int64_t cpp_realtime_ns(void);
 
 // ---- network namespaces ----------------------------------------------------------------------
 /// Moves the calling thread into the network namespace /var/run/netns/NAME (setns; needs root).
