@@ -7,10 +7,10 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare two profile reports (before and after tuning).",
         discussion: """
-            Reads two `pathprobe profile --json` reports and lists what changed: path MTU, black hole,
-            each port's state and MSS, the egress interface's MTU and offloads, findings and
-            recommendations added or gone. A regression is something that worked before and got worse:
-            a smaller path MTU, a new black hole, a port that was open and is not, fragments or
+            Reads two `pathprobe profile --json` reports and lists what changed: path MTU, black hole, \
+            each port's state and MSS, the egress interface's MTU and offloads, findings and \
+            recommendations added or gone. A regression is something that worked before and got worse: \
+            a smaller path MTU, a new black hole, a port that was open and is not, fragments or \
             UDP path MTU lost, a new critical finding.
 
             Examples:

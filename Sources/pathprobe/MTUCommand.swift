@@ -29,7 +29,7 @@ struct MTUProbeOptions: ParsableArguments {
     @Option(help: "Longest wait for one answer, seconds.")
     var timeout: Double = 1.0
 
-    @Option(help: "Attempts before silence counts as a verdict.")
+    @Option(name: [.customShort("c"), .customLong("retries")], help: "Attempts (count) before silence counts as a verdict.")
     var retries: Int = 3
 
     @Option(help: "Global probe rate limit, packets per second (0: unlimited; default 1000, bulk 50000).")
@@ -72,9 +72,9 @@ struct MTUCommand: ParsableCommand {
         commandName: "mtu",
         abstract: "Exact path MTU to a host, per hop, also through PMTU black holes.",
         discussion: """
-            Sends DF probes of chosen sizes (ICMP echo, or UDP to a closed port) and uses both the
-            packet-too-big messages routers send and, where those are dropped (a black hole), a
-            byte-exact search with probes that must be answered. TTL-limited probes give the per-hop
+            Sends DF probes of chosen sizes (ICMP echo, or UDP to a closed port) and uses both the \
+            packet-too-big messages routers send and, where those are dropped (a black hole), a \
+            byte-exact search with probes that must be answered. TTL-limited probes give the per-hop \
             view and name the hop after which large packets vanish.
 
             Examples:

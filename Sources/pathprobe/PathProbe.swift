@@ -12,12 +12,12 @@ struct PathProbe: ParsableCommand {
         abstract: "MTU and transport path profiler: exact path MTU (also through black holes), port reachability, local path inventory.",
         discussion: """
             Examples:
-              pathprobe mtu 192.0.2.10              path MTU, per-hop view, black-hole detection
+              pathprobe mtu 192.0.2.10
               pathprobe mtu -6 --json gw.example.net
               pathprobe reach --rdp rdgw.example.net
               pathprobe nic
               pathprobe route 192.0.2.10
-              pathprobe profile --rdp rdgw.example.net > before.json
+              pathprobe profile --rdp --json rdgw.example.net > before.json
               pathprobe diff before.json after.json
               pathprobe bulk -f gateways.txt --mode mtu -o results.jsonl
 

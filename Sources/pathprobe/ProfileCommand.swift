@@ -9,10 +9,10 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "One report: local side, path MTU, ports, findings and the exact fixes.",
         discussion: """
-            Reads the local side of the path (egress interface, tunnel, route, cached PMTU, offloads,
-            PMTU sysctls), measures the path MTU (through black holes) and, when ports are given, which
-            TCP and UDP ports get through, all on one event loop at once. Then the advisor turns the
-            measurements into findings and recommendations with the exact Linux and Windows commands:
+            Reads the local side of the path (egress interface, tunnel, route, cached PMTU, offloads, \
+            PMTU sysctls), measures the path MTU (through black holes) and, when ports are given, which \
+            TCP and UDP ports get through, all on one event loop at once. Then the advisor turns the \
+            measurements into findings and recommendations with the exact Linux and Windows commands: \
             interface-mtu, tcp-mss-clamp, tcp-mtu-probing, tcp-only. A clean path gets none.
 
             Save the JSON before and after a change and compare them with `pathprobe diff`.

@@ -39,7 +39,7 @@ struct ReachCommand: ParsableCommand {
     @Option(help: "Longest wait for one port's answer, seconds.")
     var timeout: Double = 1.0
 
-    @Option(help: "Probes per silent port (UDP: up to 3 more when a silence may be a rate-limited ICMP error).")
+    @Option(name: [.customShort("c"), .customLong("retries")], help: "Probes per silent port (UDP: up to 3 more when a silence may be a rate-limited ICMP error).")
     var retries: Int = 2
 
     @Option(help: "Global probe rate limit, packets per second (0: unlimited).")
