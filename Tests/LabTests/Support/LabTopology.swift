@@ -15,7 +15,12 @@ struct LabTopology {
     /// Builds the lab; `options` are scripts/lab.sh options (--mtu2 1400 --blackhole r2 ...).
     init(_ base: String, _ options: [String] = []) throws {
         prefix = Lab.uniquePrefix(base)
-        try Lab.sh(([Lab.labScript, "up", prefix] + options).joined(separator: " "))
+        do {
+            try Lab.sh(([Lab.labScript, "up", prefix] + options).joined(separator: " "))
+        } catch {
+            down()  // a half-built lab must not outlive the test
+            throw error
+        }
     }
 
     func down() { _ = try? Lab.sh("\(Lab.labScript) down \(prefix)") }
