@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev  # build: netlink
     iproute2 iptables nftables ethtool iputils-ping util-linux  # the namespace lab
-    python3 socat                                               # lab services
+    python3                                                     # lab services
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
 )
 missing=()
