@@ -9,7 +9,6 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
     /// An interface name that does not exist in this network namespace.
     case unknownInterface(String)
     /// A host that is neither a literal address nor resolvable (or not in the requested family).
-    case cannotResolve(String, reason: String)
     /// The kernel has no route to the address (ENETUNREACH, EHOSTUNREACH...).
     case noRoute(IPAddress, reason: String)
     /// The operation needs privileges the caller lacks (flushing exceptions).
@@ -20,7 +19,6 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unknownInterface(name): return "unknown interface '\(name)'"
-        case let .cannotResolve(host, reason): return "cannot resolve '\(host)': \(reason)"
         case let .noRoute(address, reason): return "no route to \(address): \(reason)"
         case let .permissionDenied(what): return what
         case let .system(call, reason): return "\(call) failed: \(reason)"

@@ -8,42 +8,6 @@ import Glibc
 /// The kernel's route to one destination and its cached path MTU (`ip route get`), and the flush
 /// of that cache (`ip route flush cache`). Lookups need no privilege; flushing needs CAP_NET_ADMIN.
 public enum RouteLookup {
-    /// A literal address, or the first address getaddrinfo gives for a host name (in `family` if set).
-    public static func resolve(_ host: String, family: AddressFamily? = nil) throws -> IPAddress {
-        var text = host
-        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
-        guard !text.isEmpty else { throw NetlinkError.cannotResolve(host, reason: "empty host name") }
-        if let literal = IPAddress(text) {
-            if let family, literal.family != family {
-                throw NetlinkError.cannotResolve(host, reason: "it is an \(literal.family == .ipv4 ? "IPv4" : "IPv6") address "
-                    + "but \(family == .ipv4 ? "-4" : "-6") was given")
-            }
-            return literal
-        }
-        var hints = addrinfo()
-        hints.ai_family = family == .ipv4 ? AF_INET : family == .ipv6 ? AF_INET6 : AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>? = nil
-        let rc = getaddrinfo(text, nil, &hints, &list)
-        guard rc == 0 else { throw NetlinkError.cannotResolve(host, reason: String(cString: gai_strerror(rc))) }
-        defer { freeaddrinfo(list) }
-        var entry = list
-        while let e = entry?.pointee {
-            if let sa = e.ai_addr {
-                if e.ai_family == AF_INET {
-                    let a = UnsafeRawPointer(sa).loadUnaligned(as: sockaddr_in.self)
-                    return IPAddress(ipv4: UInt32(bigEndian: a.sin_addr.s_addr))
-                }
-                if e.ai_family == AF_INET6 {
-                    let a = UnsafeRawPointer(sa).loadUnaligned(as: sockaddr_in6.self)
-                    if let ip = withUnsafeBytes(of: a.sin6_addr, { IPAddress(bytes: $0) }) { return ip }
-                }
-            }
-            entry = e.ai_next
-        }
-        throw NetlinkError.cannotResolve(host, reason: "no address")
-    }
-
     /// What the kernel does with packets to `address` now: egress interface and its MTU, gateway,
     /// source, the route's metrics and the cached PMTU exception. `destination` is the name to show
     /// (defaults to the address).

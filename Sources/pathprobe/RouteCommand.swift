@@ -32,9 +32,9 @@ struct RouteCommand: ParsableCommand {
     var host: String
 
     func run() throws {
+        let address = try PathMTURunner.resolve(host, family: family.family)
         let info: RouteInfo
         do {
-            let address = try RouteLookup.resolve(host, family: family.family)
             info = flush ? try RouteLookup.flushExceptions(for: address, destination: host)
                 : try RouteLookup.lookup(address, destination: host)
         } catch let error as NetlinkError {

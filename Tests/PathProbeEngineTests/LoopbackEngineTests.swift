@@ -79,3 +79,13 @@ struct LoopbackEngineTests {
         #expect(received == 20_000)
     }
 }
+
+/// Name resolution for the command line: literal addresses never touch DNS.
+@Suite struct ResolverTests {
+    @Test func resolveLiterals() throws {
+        #expect(try Resolver.resolve("192.0.2.7") == IPAddress("192.0.2.7"))
+        #expect(try Resolver.resolve("[2001:db8::7]", family: .ipv6) == IPAddress("2001:db8::7"))
+        #expect(throws: Resolver.ResolveError.self) { try Resolver.resolve("192.0.2.7", family: .ipv6) }
+        #expect(throws: Resolver.ResolveError.self) { try Resolver.resolve("") }
+    }
+}
