@@ -104,32 +104,3 @@ final class BulkResolver: @unchecked Sendable {
         pthread_mutex_unlock(lock)
     }
 }
-
-/// The egress interface and its MTU per destination, as `LocalPath.lookup` finds them, with the
-/// interface of each source address looked up once (getifaddrs is the slow part).
-final class BulkEgress {
-    private var bySource: [IPAddress: (interface: String?, mtu: Int?)] = [:]
-
-    func lookup(_ destination: IPAddress) throws(BulkTargetError) -> (interface: String?, mtu: Int?) {
-        let domain = destination.family == .ipv4 ? AF_INET : AF_INET6
-        let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BulkTargetError("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var dst = SocketAddress.make(destination, port: 9)
-        let rc = withUnsafePointer(to: &dst) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, SocketAddress.length(destination.family)) }
-        }
-        guard rc == 0 else { throw BulkTargetError("\(LocalPath.LookupError.noRoute(destination, errno))") }
-        var local = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let g = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        guard g == 0, let (source, _) = SocketAddress.parse(local) else { return (nil, nil) }
-        if let known = bySource[source] { return known }
-        let name = LocalPath.interfaceName(holding: source)
-        let found = (interface: name, mtu: name.flatMap { LocalPath.interfaceMTU($0) })
-        bySource[source] = found
-        return found
-    }
-}

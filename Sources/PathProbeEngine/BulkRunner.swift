@@ -45,7 +45,7 @@ public final class BulkRunner {
     private var engine: ProbeEngine! = nil
     private var output: BulkOutput! = nil
     private var resolver: BulkResolver? = nil
-    private let egress = BulkEgress()
+    private let egress = EgressCache()
     private var seen = BulkSeenSet()
     private var familyProblem: [AddressFamily: String] = [:]
     private var socketName: [AddressFamily: String] = [:]
@@ -180,7 +180,8 @@ public final class BulkRunner {
                 target.interface = name
                 target.localMTU = LocalPath.interfaceMTU(name)
             } else {
-                (target.interface, target.localMTU) = try egress.lookup(address)
+                let local = try egress.lookup(to: address)
+                (target.interface, target.localMTU) = (local.interface, local.mtu)
             }
             slot.job = try mode.makeMeasurement(for: target)
         } catch {

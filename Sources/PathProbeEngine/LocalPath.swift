@@ -14,15 +14,18 @@ public struct LocalPath: Sendable {
 
     public enum LookupError: Error, CustomStringConvertible {
         case noRoute(IPAddress, Int32)
+        case unknownInterface(String)
         public var description: String {
             switch self {
             case let .noRoute(a, e): return "no route to \(a) (\(String(cString: strerror(e))))"
+            case let .unknownInterface(name): return "unknown interface '\(name)'"
             }
         }
     }
 
-    /// Asks the kernel's routing by connecting a UDP socket (no packet is sent).
-    public static func lookup(to destination: IPAddress) throws -> LocalPath {
+    /// The source address the kernel's routing picks for `destination` (a connected UDP socket;
+    /// no packet is sent).
+    public static func source(to destination: IPAddress) throws -> IPAddress {
         let domain = destination.family == .ipv4 ? AF_INET : AF_INET6
         let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket", errno) }
@@ -38,13 +41,19 @@ public struct LocalPath: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         guard g == 0, let (source, _) = SocketAddress.parse(local) else { throw SystemError("getsockname", errno) }
-        let name = interfaceName(holding: source)
-        var mtu: Int? = nil
-        if let name {
-            let m = cpp_interface_mtu(name)
-            if m > 0 { mtu = Int(m) }
+        return source
+    }
+
+    /// The local end of the path to `destination`; with `interface` (-i), that interface and its MTU
+    /// instead of the one holding the source address.
+    public static func lookup(to destination: IPAddress, interface: String? = nil) throws -> LocalPath {
+        let source = try source(to: destination)
+        if let interface {
+            guard let mtu = interfaceMTU(interface) else { throw LookupError.unknownInterface(interface) }
+            return LocalPath(source: source, interface: interface, mtu: mtu)
         }
-        return LocalPath(source: source, interface: name, mtu: mtu)
+        let name = interfaceName(holding: source)
+        return LocalPath(source: source, interface: name, mtu: name.flatMap(interfaceMTU))
     }
 
     public static func egress(to destination: IPAddress) -> LocalPath? { try? lookup(to: destination) }
@@ -65,6 +74,24 @@ public struct LocalPath: Sendable {
             p = entry.pointee.ifa_next
         }
         return nil
+    }
+}
+
+/// Egress lookups for many destinations (bulk, TCP SYN probes): the routing decision per
+/// destination, but the interface holding each source address looked up once (getifaddrs is the
+/// slow part).
+public final class EgressCache {
+    private var bySource: [IPAddress: (interface: String?, mtu: Int?)] = [:]
+
+    public init() {}
+
+    public func lookup(to destination: IPAddress) throws -> LocalPath {
+        let source = try LocalPath.source(to: destination)
+        if let known = bySource[source] { return LocalPath(source: source, interface: known.interface, mtu: known.mtu) }
+        let name = LocalPath.interfaceName(holding: source)
+        let found = (interface: name, mtu: name.flatMap(LocalPath.interfaceMTU))
+        bySource[source] = found
+        return LocalPath(source: source, interface: found.interface, mtu: found.mtu)
     }
 }
 

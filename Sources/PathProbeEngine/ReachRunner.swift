@@ -58,11 +58,7 @@ public final class ReachSession {
     public init(plan: ReachPlan, engine: ProbeEngine) throws {
         self.plan = plan
         let family = plan.address.family
-        var local = try LocalPath.lookup(to: plan.address)
-        if let name = plan.interface, let m = LocalPath.interfaceMTU(name) {
-            local.interface = name
-            local.mtu = m
-        }
+        let local = try LocalPath.lookup(to: plan.address, interface: plan.interface)
         self.local = local
         var rawSYN = !plan.tcpPorts.isEmpty
         if rawSYN {

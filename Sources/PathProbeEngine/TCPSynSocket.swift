@@ -21,6 +21,7 @@ final class TCPSynState {
     let sourcePort: UInt16
     let key: UInt32
     private var routes: [IPAddress: (source: IPAddress, mss: UInt16)] = [:]
+    private let egress = EgressCache()
 
     init(family: AddressFamily) throws {
         let domain = family == .ipv4 ? AF_INET : AF_INET6
@@ -50,8 +51,10 @@ final class TCPSynState {
     /// Our source address towards `destination` and the MSS our SYN advertises (local MTU - 40 / - 60).
     func route(to destination: IPAddress) -> (source: IPAddress, mss: UInt16) {
         if let r = routes[destination] { return r }
+        // Bounded: bulk reach sends SYNs to 100,000 destinations, each once or twice.
+        if routes.count >= 4096 { routes.removeAll(keepingCapacity: true) }
         let family = destination.family
-        let local = LocalPath.egress(to: destination)
+        let local = try? egress.lookup(to: destination)
         let zero = family == .ipv4 ? IPAddress(ipv4: 0) : IPAddress(ipv6High: 0, low: 0)
         let mtu = min(local?.mtu ?? 1500, 65535)
         let r = (local?.source ?? zero, UInt16(clamping: family.mss(forMTU: mtu)))

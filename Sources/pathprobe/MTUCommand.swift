@@ -146,13 +146,8 @@ enum PathMTURunner {
     /// Checks the options against the address and its route, opens the probe socket, and builds the measurement.
     static func prepare(host: String, address: IPAddress, probe: MTUProbeOptions, traceHops: Bool,
                         engine: ProbeEngine) throws -> Prepared {
-        var local: LocalPath
-        do { local = try LocalPath.lookup(to: address) } catch { throw UsageError("\(error)") }
-        if let name = probe.interface {
-            guard let m = LocalPath.interfaceMTU(name) else { throw UsageError("unknown interface '\(name)'") }
-            local.interface = name
-            local.mtu = m
-        }
+        let local: LocalPath
+        do { local = try LocalPath.lookup(to: address, interface: probe.interface) } catch { throw UsageError("\(error)") }
         let range = try probe.sizeRange(family: address.family, localMTU: local.mtu)
         do { try engine.prepare(family: address.family, kind: probe.kind) } catch { throw UsageError("\(error)") }
         var options = PathMTUOptions(destination: address, kind: probe.kind, minSize: range.min, maxSize: range.max)
