@@ -25,12 +25,8 @@ public enum ICMPPacket {
         var ttl: Int? = nil
         var source: IPAddress? = nil
         if withIPv4Header {
-            guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return nil }
-            let ihl = Int(bytes[0] & 0x0f) * 4
-            guard ihl >= 20, bytes.count >= ihl + 8, bytes[9] == 1 else { return nil }  // protocol ICMP
-            ttl = Int(bytes[8])
-            source = IPAddress(bytes: UnsafeRawBufferPointer(rebasing: bytes[12..<16]))
-            offset = ihl
+            guard let ip = IPv4Header(bytes, protocol: 1, minimumPayload: 8) else { return nil }  // ICMP
+            (ttl, source, offset) = (ip.ttl, ip.source, ip.headerLength)
         }
         guard bytes.count >= offset + 8 else { return nil }
         let type = bytes[offset]
@@ -56,5 +52,25 @@ public enum ICMPPacket {
             default: return .unreachable(type: type, code: code, from: from)
             }
         }
+    }
+}
+
+/// The fixed part of an IPv4 header, as raw IPv4 sockets deliver it in front of the payload.
+public struct IPv4Header: Sendable, Equatable {
+    public var source: IPAddress
+    public var ttl: Int
+    /// Where the payload starts (IHL x 4).
+    public var headerLength: Int
+
+    /// Nil unless `bytes` starts with an IPv4 header for `protocol` followed by at least
+    /// `minimumPayload` bytes.
+    public init?(_ bytes: UnsafeRawBufferPointer, protocol: UInt8, minimumPayload: Int) {
+        guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return nil }
+        let ihl = Int(bytes[0] & 0x0f) * 4
+        guard ihl >= 20, bytes.count >= ihl + minimumPayload, bytes[9] == `protocol`,
+              let source = IPAddress(bytes: UnsafeRawBufferPointer(rebasing: bytes[12..<16])) else { return nil }
+        self.source = source
+        ttl = Int(bytes[8])
+        headerLength = ihl
     }
 }

@@ -104,11 +104,8 @@ public enum TCPSegment {
     /// A raw IPv4 socket delivers the IP header first: skips it, checks it carries TCP, and returns
     /// the source address and TTL with the segment.
     public static func parseIPv4(_ b: UnsafeRawBufferPointer) -> (source: IPAddress, ttl: Int, segment: Answer)? {
-        guard b.count >= 20, b[0] >> 4 == 4 else { return nil }
-        let ihl = Int(b[0] & 0x0f) * 4
-        guard ihl >= 20, b.count >= ihl + 20, b[9] == 6 else { return nil }
-        guard let source = IPAddress(bytes: UnsafeRawBufferPointer(rebasing: b[12..<16])),
-              let segment = parse(UnsafeRawBufferPointer(rebasing: b[ihl...])) else { return nil }
-        return (source, Int(b[8]), segment)
+        guard let ip = IPv4Header(b, protocol: 6, minimumPayload: 20),  // TCP
+              let segment = parse(UnsafeRawBufferPointer(rebasing: b[ip.headerLength...])) else { return nil }
+        return (ip.source, ip.ttl, segment)
     }
 }
