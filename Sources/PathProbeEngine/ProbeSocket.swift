@@ -127,31 +127,19 @@ final class ProbeSocket {
         let s = ProbeSocket(fd: fd, family: family, mode: .udp)
         if family == .ipv6 { try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_V6ONLY, 1) }
         _ = try configure(s)
-        if fragmentable {
-            if family == .ipv4 {
-                try System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_MTU_DISCOVER, Int32(IP_PMTUDISC_DONT))
-            } else {
-                try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_MTU_DISCOVER, Int32(IPV6_PMTUDISC_DONT))
-                try System.setOption(fd, Int32(IPPROTO_IPV6), Int32(IPV6_MTU), 1280)
-            }
-        }
+        if fragmentable { try System.setFragmentation(fd, family, allowed: true) }
         return s
     }
 
     static func configure(_ s: ProbeSocket) throws -> ProbeSocket {
         let fd = s.fd
-        switch s.family {
-        case .ipv4:
-            let ip = Int32(IPPROTO_IP)
-            try System.setOption(fd, ip, cpp_IP_RECVERR, 1)
-            // Every probe leaves with DF set and ignores the PMTU the kernel has cached for the destination.
-            try System.setOption(fd, ip, cpp_IP_MTU_DISCOVER, cpp_IP_PMTUDISC_PROBE)
-            try System.setOption(fd, ip, cpp_IP_RECVTTL, 1)
-        case .ipv6:
-            let ip6 = Int32(IPPROTO_IPV6)
-            try System.setOption(fd, ip6, cpp_IPV6_RECVERR, 1)
-            try System.setOption(fd, ip6, cpp_IPV6_MTU_DISCOVER, cpp_IPV6_PMTUDISC_PROBE)
-            try System.setOption(fd, ip6, cpp_IPV6_RECVHOPLIMIT, 1)
+        try System.enableErrorQueue(fd, s.family)
+        // Every probe leaves with DF set and ignores the PMTU the kernel has cached for the destination.
+        try System.setFragmentation(fd, s.family, allowed: false)
+        if s.family == .ipv4 {
+            try System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_RECVTTL, 1)
+        } else {
+            try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_RECVHOPLIMIT, 1)
         }
         if s.mode == .icmpRaw {
             // Errors arrive on the error queue; the normal queue only needs echo replies.

@@ -125,13 +125,8 @@ public final class Responder {
         let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket(UDP)", errno) }
         try bindSocket(fd, address, port: port)
-        if address.family == .ipv4 {
-            try System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_RECVERR, 1)
-            try System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_MTU_DISCOVER, cpp_IP_PMTUDISC_PROBE)
-        } else {
-            try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_RECVERR, 1)
-            try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_MTU_DISCOVER, cpp_IPV6_PMTUDISC_PROBE)
-        }
+        try System.enableErrorQueue(fd, address.family)
+        try System.setFragmentation(fd, address.family, allowed: false)
         return fd
     }
 
@@ -231,8 +226,8 @@ public final class Responder {
     private func send(_ d: ResponderWire.Decision, to address: IPAddress, port: UInt16, fd: Int32) -> Int {
         let bytes = d.reply.encode(length: d.payloadLength, ipSize: d.ipSize)
         precondition(bytes.count == d.payloadLength, "reply size decided by ResponderWire")
-        if !d.dontFragment { setFragmentation(fd, address.family, allowed: true) }
-        defer { if !d.dontFragment { setFragmentation(fd, address.family, allowed: false) } }
+        if !d.dontFragment { try? System.setFragmentation(fd, address.family, allowed: true) }
+        defer { if !d.dontFragment { try? System.setFragmentation(fd, address.family, allowed: false) } }
         var to = SocketAddress.make(address, port: port)
         var result = -1
         for attempt in 0..<2 {
@@ -250,15 +245,7 @@ public final class Responder {
         return result
     }
 
-    /// DF replies (IP_PMTUDISC_PROBE) normally; for a fragmentable reply, no DF, and IPv6 fragments of 1280 bytes.
-    private func setFragmentation(_ fd: Int32, _ family: AddressFamily, allowed: Bool) {
-        if family == .ipv4 {
-            try? System.setOption(fd, Int32(IPPROTO_IP), cpp_IP_MTU_DISCOVER, allowed ? Int32(IP_PMTUDISC_DONT) : cpp_IP_PMTUDISC_PROBE)
-        } else {
-            try? System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_MTU_DISCOVER, allowed ? Int32(IPV6_PMTUDISC_DONT) : cpp_IPV6_PMTUDISC_PROBE)
-            try? System.setOption(fd, Int32(IPPROTO_IPV6), Int32(IPV6_MTU), allowed ? 1280 : 0)
-        }
-    }
+
 
     /// ICMP errors our replies drew (packet too big on the way back...): read and dropped, so they
     /// do not fail the next send. The client learns about lost replies from their silence.

@@ -26,6 +26,27 @@ enum System {
         }
     }
 
+    /// ICMP errors about what this socket sent arrive on its error queue (IP_RECVERR / IPV6_RECVERR).
+    static func enableErrorQueue(_ fd: Int32, _ family: AddressFamily) throws {
+        if family == .ipv4 {
+            try setOption(fd, Int32(IPPROTO_IP), cpp_IP_RECVERR, 1)
+        } else {
+            try setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_RECVERR, 1)
+        }
+    }
+
+    /// Not `allowed`: DF on every packet, ignoring the PMTU the kernel cached for the destination
+    /// (IP_PMTUDISC_PROBE), for size probes and DF replies. `allowed`: no DF, the local stack
+    /// fragments (IPv6 into 1280-byte fragments, which fit any IPv6 path).
+    static func setFragmentation(_ fd: Int32, _ family: AddressFamily, allowed: Bool) throws {
+        if family == .ipv4 {
+            try setOption(fd, Int32(IPPROTO_IP), cpp_IP_MTU_DISCOVER, allowed ? Int32(IP_PMTUDISC_DONT) : cpp_IP_PMTUDISC_PROBE)
+        } else {
+            try setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_MTU_DISCOVER, allowed ? Int32(IPV6_PMTUDISC_DONT) : cpp_IPV6_PMTUDISC_PROBE)
+            try setOption(fd, Int32(IPPROTO_IPV6), Int32(IPV6_MTU), allowed ? 1280 : 0)
+        }
+    }
+
     /// Large buffers so a burst of answers for thousands of probes is not dropped by the kernel.
     static func enlargeBuffers(_ fd: Int32, bytes: Int32) {
         if (try? setOption(fd, SOL_SOCKET, cpp_SO_RCVBUFFORCE, bytes)) == nil {
