@@ -46,19 +46,9 @@ final class BulkProfileMode: BulkMode {
     }
 
     private func localSide(for target: BulkTarget) -> ProfileReport.LocalSide {
-        var side = ProfileReport.LocalSide()
-        side.route = try? RouteLookup.lookup(target.address)
-        side.sysctls = inventory?.sysctls
-        let name = side.route?.interface ?? target.interface
-        if let name, let i = inventory?.interfaces.first(where: { $0.name == name }) {
-            side.interface = i
-            if let u = i.tunnel?.underlay { side.underlay = inventory?.interfaces.first { $0.name == u } }
-        }
-        let relevant = Set([side.interface?.name, side.underlay?.name].compactMap { $0 })
-        side.findings = (inventory?.findings ?? []).filter {
-            $0.id != "ping-sockets-disabled" && ($0.interface == nil || relevant.contains($0.interface!))
-        }
-        return side
+        let route = try? RouteLookup.lookup(target.address)
+        // The route's interface first; the egress lookup's when there is no route to read.
+        return ProfileReport.LocalSide(inventory: inventory, route: route, interface: route?.interface == nil ? target.interface : nil)
     }
 
     func tally(_ record: JSON, into summary: inout BulkSummary) {

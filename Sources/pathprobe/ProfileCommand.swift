@@ -93,26 +93,15 @@ enum ProfileRunner {
     /// The egress interface (and its underlay, for a tunnel), the route with its cached PMTU, and the
     /// namespace's PMTU sysctls. Unprivileged; what cannot be read is said in `error`.
     static func readLocalSide(for address: IPAddress, interface: String?) -> ProfileReport.LocalSide {
-        var side = ProfileReport.LocalSide()
+        var route: RouteInfo? = nil
         do {
-            let route = try RouteLookup.lookup(address)
-            side.route = route
-            let inventory = try LocalInventory.read()
-            side.sysctls = inventory.sysctls
-            let name = interface ?? route.interface
-            if let name, let i = inventory.interfaces.first(where: { $0.name == name }) {
-                side.interface = i
-                if let u = i.tunnel?.underlay { side.underlay = inventory.interfaces.first { $0.name == u } }
-            }
-            let relevant = Set([side.interface?.name, side.underlay?.name].compactMap { $0 })
-            // Findings about this path's interfaces and the PMTU sysctls; not about other links, nor
-            // ping_group_range (how pathprobe itself may probe is not a property of the path).
-            side.findings = inventory.findings.filter {
-                $0.id != "ping-sockets-disabled" && ($0.interface == nil || relevant.contains($0.interface!))
-            }
+            route = try RouteLookup.lookup(address)
+            return ProfileReport.LocalSide(inventory: try LocalInventory.read(), route: route, interface: interface)
         } catch {
+            var side = ProfileReport.LocalSide()
+            side.route = route
             side.error = "\(error)"
+            return side
         }
-        return side
     }
 }

@@ -18,6 +18,24 @@ public struct ProfileReport: Sendable {
 
         public init() {}
 
+        /// The local side of one path, picked from the namespace's inventory: the egress interface
+        /// (`interface` if given, else the route's), its underlay when it is a tunnel, and the local
+        /// findings about those two and the PMTU sysctls; not about other links, nor
+        /// ping_group_range (how pathprobe itself may probe is not a property of the path).
+        public init(inventory: LocalInventory?, route: RouteInfo?, interface: String?) {
+            self.route = route
+            sysctls = inventory?.sysctls
+            let interfaces = inventory?.interfaces ?? []
+            if let name = interface ?? route?.interface, let i = interfaces.first(where: { $0.name == name }) {
+                self.interface = i
+                if let u = i.tunnel?.underlay { underlay = interfaces.first { $0.name == u } }
+            }
+            let relevant = Set([self.interface?.name, underlay?.name].compactMap { $0 })
+            findings = (inventory?.findings ?? []).filter {
+                $0.id != "ping-sockets-disabled" && ($0.interface == nil || relevant.contains($0.interface!))
+            }
+        }
+
         public var json: JSON {
             var fields: [(String, JSON)] = [
                 ("interface", interface?.json ?? .null),
