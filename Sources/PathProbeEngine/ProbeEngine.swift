@@ -240,10 +240,6 @@ public final class ProbeEngine {
     // MARK: what measurements call
 
     fileprivate func enqueue(_ index: Int32, _ generation: UInt32, _ request: ProbeRequest) {
-        if pendingHead > 0 && pendingHead == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingHead = 0
-        }
         pending.append(Pending(measurement: index, generation: generation, request: request))
     }
 
@@ -277,11 +273,7 @@ public final class ProbeEngine {
 
     private func flushPending(_ now: Nanoseconds) {
         bucket.refill(now)
-        // Under a rate limit the queue never empties: drop what was sent so it does not grow with every probe.
-        if pendingHead >= 1024 && pendingHead * 2 >= pending.count {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
-        }
+        defer { dropSentFromQueue() }
         var staged = false
         while pendingHead < pending.count {
             guard !freeSlots.isEmpty, bucket.take() else { break }
@@ -315,6 +307,18 @@ public final class ProbeEngine {
         }
         if staged {
             for (k, s) in sockets.enumerated() where s != nil && s!.stagedCount > 0 { flush(s!, socketIndex: k) }
+        }
+    }
+
+    /// Forgets the queue's sent entries: all of them once it ran dry, and under a rate limit (when it
+    /// never runs dry) the sent part once it is most of the queue, so it does not grow with every probe.
+    private func dropSentFromQueue() {
+        if pendingHead == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        } else if pendingHead >= 1024 && pendingHead * 2 >= pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
         }
     }
 
@@ -362,7 +366,7 @@ public final class ProbeEngine {
         checkFinished(p.measurement)
     }
 
-    /// The MTU of the interface a destination is routed through (IP_MTU on a connected UDP socket).
+    /// The MTU of the interface a destination is routed through (for EMSGSIZE results).
     private func localMTU(for destination: IPAddress) -> Int? { LocalPath.egress(to: destination)?.mtu }
 
     // MARK: receiving
