@@ -145,6 +145,16 @@ import Testing
         #expect(r.blackHoleHop == nil)
     }
 
+    @Test(arguments: [true, false])
+    func theReachabilityProbeAloneCanSettleIt(_ hops: Bool) {
+        let (r, _) = measure(.lab(.ipv4), maxSize: 68) {
+            $0.minSize = 68
+            $0.traceHops = hops
+        }
+        #expect(r.pathMTU == 68)
+        #expect(!r.blackHole)
+    }
+
     @Test func routersThatNeverAnswerTTLStillGiveTheMTU() {
         var path = SimulatedPath.lab(.ipv4, mtus: [1500, 1500, 1380])
         path.routers[0].answersTTL = false

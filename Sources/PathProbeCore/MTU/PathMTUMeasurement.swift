@@ -330,16 +330,12 @@ public final class PathMTUMeasurement: Measurement {
 
     private func advanceTrace<S: ProbeScheduler>(_ s: inout S) {
         guard !traceDone else { return }
-        let limit = destinationTTL ?? traceSentUpTo + 1
-        let pending = (1..<max(1, min(limit, traceSentUpTo + 1))).contains { (traceOutstanding[$0] ?? 0) > 0 }
-        if pending { return }
-        if destinationTTL == nil {
-            let stillWaiting = traceOutstanding.values.contains { $0 > 0 }
-            if traceSentUpTo < options.maxTTL {
-                if !stillWaiting { extendTrace(to: min(options.maxTTL, traceSentUpTo + 4), &s) }
-                return
-            }
-            if stillWaiting { return }
+        // Wait for every hop before the destination (all hops sent, while it is unknown).
+        let limit = min(destinationTTL ?? Int.max, traceSentUpTo + 1)
+        if (1..<limit).contains(where: { (traceOutstanding[$0] ?? 0) > 0 }) { return }
+        if destinationTTL == nil && traceSentUpTo < options.maxTTL {
+            extendTrace(to: min(options.maxTTL, traceSentUpTo + 4), &s)
+            return
         }
         traceDone = true
         startLocateIfReady(&s)
@@ -391,14 +387,12 @@ public final class PathMTUMeasurement: Measurement {
     // MARK: completion
 
     private func finishIfComplete<S: ProbeScheduler>(_ s: inout S) {
-        guard phase == .measuring, search.isDone, roundOutstanding == 0 else { return }
-        if options.traceHops && !traceDone { return }
+        guard phase == .measuring, search.isDone, roundOutstanding == 0, traceDone else { return }
+        // The reachability probe alone can settle the search (--min = --max), with no round to end.
         if locateState == .notStarted { startLocateIfReady(&s) }
-        if locateState == .running { return }
-        if !options.traceHops || traceDone {
-            phase = .done
-            finish(s.now)
-        }
+        guard locateState == .done else { return }
+        phase = .done
+        finish(s.now)
     }
 
     private func finish(_ now: Nanoseconds) {
