@@ -93,14 +93,10 @@ const int cpp_IP_RECVTTL = IP_RECVTTL;
 const int cpp_IP_TTL = IP_TTL;
 const int cpp_IPV6_RECVHOPLIMIT = IPV6_RECVHOPLIMIT;
 const int cpp_IPV6_HOPLIMIT = IPV6_HOPLIMIT;
-const int cpp_IPV6_UNICAST_HOPS = IPV6_UNICAST_HOPS;
-const int cpp_IP_MTU = IP_MTU;
-const int cpp_IPV6_MTU = IPV6_MTU;
 const int cpp_MSG_ERRQUEUE = MSG_ERRQUEUE;
 const int cpp_SO_RCVBUFFORCE = SO_RCVBUFFORCE;
 const int cpp_SO_SNDBUFFORCE = SO_SNDBUFFORCE;
 const int cpp_IPV6_V6ONLY = IPV6_V6ONLY;
-const int cpp_IP_HDRINCL = IP_HDRINCL;
 const int cpp_SO_TIMESTAMPNS = SO_TIMESTAMPNS;
 
 int cpp_set_icmp_filter(int fd, uint32_t allow_mask) {
@@ -134,11 +130,6 @@ int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
     return epoll_ctl_data(epfd, EPOLL_CTL_ADD, fd, events, data);
 }
 
-int cpp_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data) {
-    return epoll_ctl_data(epfd, EPOLL_CTL_MOD, fd, events, data);
-}
-
-int cpp_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
 
 int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms) {
     struct epoll_event raw[64];

@@ -27,7 +27,6 @@ public struct EngineOptions: Sendable {
 public final class ProbeEngine {
     public let options: EngineOptions
     public private(set) var probesSent = 0
-    public private(set) var answersMatched = 0
 
     // Sockets, created on first use.
     // udpFrag: UDP without DF (ProbeRequest.fragmentable); tcp: raw sockets for TCP SYN probes.
@@ -391,7 +390,6 @@ public final class ProbeEngine {
         case let .udp(port), let .tcpSyn(port): if port != a.probedPort { return }
         case .icmpEcho: break
         }
-        answersMatched += 1
         complete(slot: i, outcome: a.outcome, at: a.time, ttl: a.ttl)
     }
 

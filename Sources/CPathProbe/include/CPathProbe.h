@@ -63,14 +63,10 @@ extern const int cpp_IP_RECVTTL;
 extern const int cpp_IP_TTL;
 extern const int cpp_IPV6_RECVHOPLIMIT;
 extern const int cpp_IPV6_HOPLIMIT;
-extern const int cpp_IPV6_UNICAST_HOPS;
-extern const int cpp_IP_MTU;
-extern const int cpp_IPV6_MTU;
 extern const int cpp_MSG_ERRQUEUE;
 extern const int cpp_SO_RCVBUFFORCE;
 extern const int cpp_SO_SNDBUFFORCE;
 extern const int cpp_IPV6_V6ONLY;
-extern const int cpp_IP_HDRINCL;
 extern const int cpp_SO_TIMESTAMPNS;
 
 /// Let only the ICMP types whose bit is set in `allow_mask` reach a raw IPv4 ICMP socket.
@@ -88,8 +84,6 @@ extern const uint32_t cpp_EPOLLOUT;
 extern const uint32_t cpp_EPOLLERR;
 int cpp_epoll_create(void);
 int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
-int cpp_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data);
-int cpp_epoll_del(int epfd, int fd);
 int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms);
 /// Like cpp_epoll_wait with a nanosecond timeout (epoll_pwait2); a negative timeout waits forever.
 int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, int64_t timeout_ns);

@@ -44,11 +44,6 @@ public enum ICMPNames {
         family == .ipv4 ? (type == 3 && code == 3) : (type == 1 && code == 4)
     }
 
-    /// Administratively prohibited and the like: a firewall said no.
-    public static func isProhibited(family: AddressFamily, type: UInt8, code: UInt8) -> Bool {
-        family == .ipv4 ? (type == 3 && (code == 9 || code == 10 || code == 13)) : (type == 1 && (code == 1 || code == 5 || code == 6))
-    }
-
     public static func errnoName(_ e: Int32) -> String {
         switch e {
         case 1: return "EPERM (operation not permitted)"
