@@ -29,6 +29,16 @@ public final class MeasurementPair: Measurement {
         withMarking(isSecond, &s) { owner.handle(result, &$0) }
     }
 
+    public func handle<S: ProbeScheduler>(_ e: ConnectionResult, _ s: inout S) {
+        let isSecond = e.tag & Self.secondBit != 0
+        var event = e
+        event.tag &= ~Self.secondBit
+        event.request.tag &= ~Self.secondBit
+        let owner = isSecond ? second : first
+        guard !owner.isFinished else { return }
+        withMarking(isSecond, &s) { owner.handle(event, &$0) }
+    }
+
     private func withMarking<S: ProbeScheduler>(_ mark: Bool, _ s: inout S, _ body: (inout Marking<S>) -> Void) {
         var m = Marking(base: s, mark: mark)
         body(&m)
@@ -49,5 +59,16 @@ public final class MeasurementPair: Measurement {
         }
 
         mutating func wake(at time: Nanoseconds) { base.wake(at: time) }
+
+        mutating func connect(_ request: ConnectionRequest) -> ConnectionID {
+            var r = request
+            assert(r.tag & MeasurementPair.secondBit == 0, "a paired measurement used bit 31 of its tag")
+            if mark { r.tag |= MeasurementPair.secondBit }
+            return base.connect(r)
+        }
+
+        mutating func write(_ bytes: [UInt8], to connection: ConnectionID) { base.write(bytes, to: connection) }
+        mutating func requestInfo(_ connection: ConnectionID) { base.requestInfo(connection) }
+        mutating func close(_ connection: ConnectionID) { base.close(connection) }
     }
 }

@@ -99,6 +99,30 @@ public protocol ProbeScheduler {
     mutating func send(_ probe: ProbeRequest)
     /// Call `advance` again at (or soon after) `time`.
     mutating func wake(at time: Nanoseconds)
+    /// Opens a TCP connection (Connection.swift); its events go to `Measurement.handle(_: ConnectionResult, _:)`.
+    mutating func connect(_ request: ConnectionRequest) -> ConnectionID
+    /// Queues bytes on an open connection.
+    mutating func write(_ bytes: [UInt8], to connection: ConnectionID)
+    /// Asks for the connection's TCP_INFO now: answered with a `.info` event.
+    mutating func requestInfo(_ connection: ConnectionID)
+    /// Closes the connection (FIN); no event of it comes afterwards.
+    mutating func close(_ connection: ConnectionID)
+}
+
+/// Schedulers that run datagram probes only (older simulations) need not implement connections.
+public extension ProbeScheduler {
+    mutating func connect(_ request: ConnectionRequest) -> ConnectionID {
+        preconditionFailure("this scheduler runs no TCP connections")
+    }
+    mutating func write(_ bytes: [UInt8], to connection: ConnectionID) {
+        preconditionFailure("this scheduler runs no TCP connections")
+    }
+    mutating func requestInfo(_ connection: ConnectionID) {
+        preconditionFailure("this scheduler runs no TCP connections")
+    }
+    mutating func close(_ connection: ConnectionID) {
+        preconditionFailure("this scheduler runs no TCP connections")
+    }
 }
 
 /// A measurement: a state machine driven by probe results and wake-ups.
@@ -107,8 +131,15 @@ public protocol Measurement: AnyObject {
     func advance<S: ProbeScheduler>(_ scheduler: inout S)
     /// Called once for every probe it sent.
     func handle<S: ProbeScheduler>(_ result: ProbeResult, _ scheduler: inout S)
+    /// Called for every event of a connection it opened, until it closes it.
+    func handle<S: ProbeScheduler>(_ event: ConnectionResult, _ scheduler: inout S)
     /// True once it needs nothing more; the runner stops calling it.
     var isFinished: Bool { get }
+}
+
+public extension Measurement {
+    /// Measurements that open no connections ignore connection events.
+    func handle<S: ProbeScheduler>(_ event: ConnectionResult, _ scheduler: inout S) {}
 }
 
 /// Smoothed RTT and a retransmission-style timeout (RFC 6298 shape), clamped to what the user allows.
