@@ -4,9 +4,12 @@ import PackageDescription
 // Layout (see README "Code map"):
 //   CPathProbe       C shim for what Swift cannot import (cmsg, errqueue, sendmmsg/recvmmsg, epoll, ethtool ioctl)
 //   CNetlink         libnl-3 / libnl-route-3 system library, imported only by PathProbeNetlink
-//   PathProbeCore    pure Swift: addresses, packets, JSON, the measurement state machines, reports, advisor
+//   PathProbeCore    pure Swift: addresses, packets, the JSON contract, per measurement its options,
+//                    state machine, typed result and renderers; the advisor, diff, bulk records
 //   PathProbeEngine  sockets and the one event loop that runs Core measurements against the network
-//   PathProbeNetlink interfaces, routes, cached PMTU, offloads, sysctls
+//   PathProbeNetlink interfaces, routes (the one egress lookup), cached PMTU, offloads, sysctls
+//   PathProbeKit     composition for the CLI and the exporter: prepare / finish per measurement,
+//                    profile, bulk and its runner
 //   pathprobe        the thin command line
 let package = Package(
     name: "pathprobe",
@@ -16,6 +19,7 @@ let package = Package(
         .library(name: "PathProbeCore", targets: ["PathProbeCore"]),
         .library(name: "PathProbeEngine", targets: ["PathProbeEngine"]),
         .library(name: "PathProbeNetlink", targets: ["PathProbeNetlink"]),
+        .library(name: "PathProbeKit", targets: ["PathProbeKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,19 +31,21 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
-        .target(name: "PathProbeCore"),
-        .target(name: "PathProbeEngine", dependencies: ["PathProbeCore", "CPathProbe"]),
+        .target(name: "PathProbeCore", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "PathProbeEngine", dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe"]),
         .target(name: "PathProbeNetlink", dependencies: ["PathProbeCore", "CNetlink", "CPathProbe"]),
+        .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink"]),
         .executableTarget(
             name: "pathprobe",
             dependencies: [
-                "PathProbeCore", "PathProbeEngine", "PathProbeNetlink",
+                "PathProbeCore", "PathProbeKit", "PathProbeNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PathProbeCoreTests", dependencies: ["PathProbeCore"]),
         .testTarget(name: "PathProbeEngineTests", dependencies: ["PathProbeEngine", "PathProbeCore"]),
         .testTarget(name: "PathProbeNetlinkTests", dependencies: ["PathProbeNetlink", "PathProbeCore"]),
+        .testTarget(name: "PathProbeKitTests", dependencies: ["PathProbeKit", "PathProbeCore"]),
         .testTarget(name: "LabTests", dependencies: ["PathProbeCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,8 +12,72 @@ public enum RouteLookup {
     /// source, the route's metrics and the cached PMTU exception. `destination` is the name to show
     /// (defaults to the address).
     public static func lookup(_ address: IPAddress, destination: String? = nil) throws -> RouteInfo {
+        try route(to: address, target: destination ?? address.description).info
+    }
+
+    /// The route to `address` (as `lookup`) and the egress a probe to it takes, from the same
+    /// kernel answers: `profile`'s one lookup per target. `interface` (-i) asks for the route out of
+    /// that interface, as SO_BINDTODEVICE makes the kernel pick it.
+    public static func route(to address: IPAddress, target: String, interface: String? = nil) throws -> (info: RouteInfo, egress: Egress) {
         let socket = try NetlinkSocket()
-        return try socket.routeInfo(address, destination: destination ?? address.description)
+        let oif = try interface.map { try socket.interfaceIndex(named: $0) }
+        return try socket.routeInfo(address, destination: target, outputInterface: oif)
+    }
+
+    /// The egress of a probe to `address`: the kernel's route (RTM_GETROUTE, as `ip route get`):
+    /// its output interface, that interface's MTU (the default largest probe) and the source address.
+    /// With `interface` (-i), the route out of that interface. Throws `NetlinkError.noRoute` or
+    /// `.unknownInterface`.
+    public static func egress(to address: IPAddress, interface: String? = nil) throws -> Egress {
+        try Cache().lookup(to: address, interface: interface)
+    }
+
+    /// Egress lookups for many destinations (bulk, SYN probes): one netlink socket, and each output
+    /// interface's name and MTU read once.
+    public final class Cache {
+        private var opened: NetlinkSocket?
+        private var links: [Int: LinkRecord] = [:]
+        private var indexByName: [String: Int] = [:]
+
+        public init() {}
+
+        /// The netlink socket, opened at the first lookup.
+        private var socket: NetlinkSocket {
+            get throws {
+                if let opened { return opened }
+                let s = try NetlinkSocket()
+                opened = s
+                return s
+            }
+        }
+
+        public func lookup(to address: IPAddress, interface: String? = nil) throws -> Egress {
+            let socket = try self.socket
+            var oif: Int? = nil
+            if let interface {
+                if let i = indexByName[interface] { oif = i } else {
+                    let i = try socket.interfaceIndex(named: interface)
+                    indexByName[interface] = i
+                    oif = i
+                }
+            }
+            let reply = try socket.routeQuery(address, fibMatch: false, outputInterface: oif)
+            return Egress(destination: address, reply: reply, link: try reply.outputInterface.flatMap(link))
+        }
+
+        /// The route to `address` and its egress (as `RouteLookup.route`), on this cache's socket.
+        public func route(to address: IPAddress, target: String, interface: String? = nil) throws -> (info: RouteInfo, egress: Egress) {
+            let socket = try self.socket
+            let oif = try interface.map { try socket.interfaceIndex(named: $0) }
+            return try socket.routeInfo(address, destination: target, outputInterface: oif)
+        }
+
+        private func link(_ index: Int) throws -> LinkRecord? {
+            if let l = links[index] { return l }
+            let l = try socket.link(index: index)
+            links[index] = l
+            return l
+        }
     }
 
     /// Removes the cached PMTU exception(s) for `address`, then looks the route up again.
@@ -39,7 +103,7 @@ public enum RouteLookup {
             scope = .destination
             if removed != nil { try socket.deleteCachedRoute(address, like: before) }
         }
-        var after = try socket.routeInfo(address, destination: name)
+        var after = try socket.routeInfo(address, destination: name).info
         after.flush = RouteFlush(scope: scope, removed: removed)
         return after
     }
@@ -51,15 +115,16 @@ public enum RouteLookup {
 extension NetlinkSocket {
     /// RTM_GETROUTE for one address; `fibMatch` asks for the routing-table entry that matched
     /// (`ip route get fibmatch`) instead of the resolved, possibly cached, result.
-    func routeQuery(_ address: IPAddress, fibMatch: Bool) throws -> RouteReply {
+    func routeQuery(_ address: IPAddress, fibMatch: Bool, outputInterface: Int? = nil) throws -> RouteReply {
         let family = address.family == .ipv4 ? AF_INET : AF_INET6
         var header = [UInt8](repeating: 0, count: RouteReply.headerSize)
         header[0] = UInt8(family)
         header[1] = UInt8(address.bytes.count * 8)
         if fibMatch { header.replaceSubrange(8..<12, with: NetlinkBytes.bytes(of: UInt32(RTM_F_FIB_MATCH))) }
         do {
-            let replies = try request(type: RTM_GETROUTE, header: header,
-                                      attributes: [(RouteReply.attribute(RTA_DST), address.bytes)])
+            var attributes: [(type: Int, value: [UInt8])] = [(RouteReply.attribute(RTA_DST), address.bytes)]
+            if let oif = outputInterface { attributes.append((RouteReply.attribute(RTA_OIF), NetlinkBytes.bytes(of: UInt32(oif)))) }
+            let replies = try request(type: RTM_GETROUTE, header: header, attributes: attributes)
             guard let reply = replies.compactMap(RouteReply.init).first else {
                 throw NetlinkError.system("RTM_GETROUTE", reason: "the kernel sent no route")
             }
@@ -69,22 +134,32 @@ extension NetlinkSocket {
         }
     }
 
-    func routeInfo(_ address: IPAddress, destination: String) throws -> RouteInfo {
-        let resolved = try routeQuery(address, fibMatch: false)
+    func routeInfo(_ address: IPAddress, destination: String, outputInterface: Int? = nil) throws -> (info: RouteInfo, egress: Egress) {
+        let resolved = try routeQuery(address, fibMatch: false, outputInterface: outputInterface)
         // The table entry carries the route's own metrics even while an exception overrides the MTU.
         // Without it (kernels before 4.13) the resolved answer has them too, unless an exception replaced the MTU.
-        let entry = try? routeQuery(address, fibMatch: true)
+        let entry = try? routeQuery(address, fibMatch: true, outputInterface: outputInterface)
         let exception = resolved.exception(ticksPerSecond: RouteLookup.ticksPerSecond)
         let metrics = entry ?? (exception == nil ? resolved : nil)
-        var info = RouteInfo(destination: destination, address: address, type: RouteInfo.typeName((entry ?? resolved).type),
+        var info = RouteInfo(target: destination, address: address, routeType: RouteInfo.typeName((entry ?? resolved).type),
                              prefix: entry?.prefix, table: (entry ?? resolved).table, gateway: resolved.gateway,
                              source: resolved.preferredSource, mtu: metrics?.mtu, mtuLocked: metrics?.mtuLocked ?? false,
                              advmss: metrics?.advmss ?? resolved.advmss, pmtuException: exception)
-        if let oif = resolved.outputInterface, let link = try link(index: oif) {
+        let link = try resolved.outputInterface.flatMap { try self.link(index: $0) }
+        if let link {
             info.interface = link.name
             info.interfaceMTU = address.family == .ipv6 ? ProcSys.ipv6MTU(interface: link.name) ?? link.mtu : link.mtu
         }
-        return info
+        return (info, Egress(destination: address, reply: resolved, link: link))
+    }
+
+    /// The index of the interface called `name`; throws `unknownInterface`.
+    func interfaceIndex(named name: String) throws -> Int {
+        guard !name.isEmpty, name.utf8.count < 16,
+              let link = try? request(type: RTM_GETLINK, header: [UInt8](repeating: 0, count: LinkRecord.headerSize),
+                                      attributes: [(Int(IFLA_IFNAME), Array(name.utf8) + [0])]).compactMap(LinkRecord.init).first
+        else { throw NetlinkError.unknownInterface(name) }
+        return link.index
     }
 
     /// Deletes the cached IPv6 route (the PMTU exception) that `reply` came from.
@@ -115,4 +190,31 @@ extension NetlinkSocket {
             }
         }
     }
+}
+
+/// Where a probe to one destination leaves: the kernel's route, the one egress lookup every probe
+/// and the local side use (`RouteLookup.egress`, `RouteLookup.route`).
+public struct Egress: Sendable, Equatable {
+    public var destination: IPAddress
+    /// The source address the kernel picks (the route's preferred source).
+    public var source: IPAddress?
+    /// The route's output interface and its link MTU (the largest probe that can leave).
+    public var interface: String?
+    public var mtu: Int?
+    public var gateway: IPAddress?
+
+    public init(destination: IPAddress, source: IPAddress? = nil, interface: String? = nil, mtu: Int? = nil, gateway: IPAddress? = nil) {
+        self.destination = destination
+        self.source = source
+        self.interface = interface
+        self.mtu = mtu
+        self.gateway = gateway
+    }
+
+    init(destination: IPAddress, reply: RouteReply, link: LinkRecord?) {
+        self.init(destination: destination, source: reply.preferredSource, interface: link?.name, mtu: link?.mtu, gateway: reply.gateway)
+    }
+
+    /// The egress to `destination`, nil when there is no route.
+    public static func egress(to destination: IPAddress) -> Egress? { try? RouteLookup.egress(to: destination) }
 }

@@ -1,14 +1,12 @@
 import ArgumentParser
 import PathProbeCore
-import PathProbeEngine
+import PathProbeKit
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-enum BulkModeName: String, ExpressibleByArgument, CaseIterable {
-    case mtu, reach, profile
-}
+extension BulkModeKind: ExpressibleByArgument {}
 
 struct BulkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,9 +19,11 @@ struct BulkCommand: ParsableCommand {
 
             All targets share one event loop: --concurrency of them in flight, --rate probes per second \
             in all. Each finished target is written at once as a JSON Lines record (the single-target \
-            command's --json object plus "line", the input line number) or a CSV row. Bad lines, \
+            command's --json document with "line", the input line number) or a CSV row. Bad lines, \
             unresolvable names and unroutable addresses become error records \
-            {"target": ..., "line": N, "error": "..."} and the run goes on.
+            {"type": "error", "schema_version": 2, "target": ..., "line": N, "error": "..."} and the run goes on. \
+            In profile mode the first record is the namespace's `nic` document, which the profile \
+            records refer to by interface name.
 
             Ctrl-C (SIGINT) or SIGTERM stops taking targets, keeps every record already written, prints \
             the summary and exits 130 / 143; rerun with --resume to do only what is missing.
@@ -42,7 +42,8 @@ struct BulkCommand: ParsableCommand {
               printf '10.1.0.0/24\\n' | pathprobe bulk - --summary-json - -o out.jsonl
 
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
-            130 stopped by SIGINT, 143 stopped by SIGTERM. Details: README.md, "pathprobe bulk".
+            3 environment (no usable socket, output not writable), 130 stopped by SIGINT, 143 stopped \
+            by SIGTERM. Details: README.md, "pathprobe bulk"; records: docs/json.md.
             """
     )
 
@@ -53,7 +54,7 @@ struct BulkCommand: ParsableCommand {
     var file: String?
 
     @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach or profile.")
-    var mode: BulkModeName = .mtu
+    var mode: BulkModeKind = .mtu
 
     @Option(help: "Targets measured at the same time.")
     var concurrency: Int = 1000
@@ -76,9 +77,8 @@ struct BulkCommand: ParsableCommand {
     @Flag(help: "mtu mode: also trace hops and locate black holes (routers limit time-exceeded per destination: keep lists small).")
     var hops = false
 
-    @OptionGroup var family: FamilyOptions
-    @OptionGroup var probe: MTUProbeOptions
-    @OptionGroup var ports: PortOptions
+    @OptionGroup var family: FamilyArguments
+    @OptionGroup var measurement: ProfileArguments
 
     @Option(name: .customLong("sizes-per-round"), help: "mtu/profile mode: packet sizes probed at once per target in the search (fewer: fewer probes, more rounds).")
     var sizesPerRound: Int = 4
@@ -94,76 +94,45 @@ struct BulkCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bulkMode = try makeMode()
+        let bulkMode = try mode.make(measurement, traceHops: hops, sizesPerRound: sizesPerRound)
+        let probe = measurement.probe
         var options = BulkRunOptions()
         options.concurrency = concurrency
-        options.engine = EngineOptions(rate: probe.rate ?? 50_000, icmpSocket: probe.icmpSocket, interface: probe.interface)
+        options.engine = engineOptions(probe, defaultRate: 50_000)
         options.format = csv ? .csv : .jsonLines
         options.outputPath = outputFile
         options.resume = resume
         options.progress = !quiet && isatty(2) == 1
         options.family = family.family
-        if let name = probe.interface, LocalPath.interfaceMTU(name) == nil { throw UsageError("unknown interface '\(name)'") }
 
         let source: BulkInputSource
         switch input ?? file {
         case nil:
-            if isatty(0) == 1 { throw UsageError("no targets: give a file (-f FILE) or pipe them in ('-')") }
+            if isatty(0) == 1 { throw PathProbeError.usage("no targets: give a file (-f FILE) or pipe them in ('-')") }
             source = .standardInput
         case "-": source = .standardInput
         case let path?: source = .file(path)
         }
 
-        let summary: BulkSummary
-        do { summary = try BulkRunner(mode: bulkMode, options: options).run(input: source) } catch let e as BulkRunError {
-            throw UsageError(e.message)
-        }
+        let summary = try BulkRunner(mode: bulkMode, options: options).run(input: source)
         if !quiet {
             let text = summary.text(style: CLI.style(forFD: outputFile == nil ? 2 : 1))
             if outputFile == nil { CLI.printError(text) } else { CLI.printOut(text) }
         }
         if let path = summaryJSON {
-            let json = summary.json.serialized(pretty: true)
+            let json = Contract.text(summary, pretty: true)
             if path == "-" { CLI.printOut(json) } else { try writeFile(path, json + "\n") }
         }
         switch summary.stoppedBy {
-        case "SIGINT"?: throw ExitCode(130)
-        case "SIGTERM"?: throw ExitCode(143)
+        case "SIGINT"?: throw ExitCode(.interrupted)
+        case "SIGTERM"?: throw ExitCode(.terminated)
         default: break
-        }
-    }
-
-    /// The mode behind --mode (a `BulkMode` each).
-    func makeMode() throws -> any BulkMode {
-        var m = BulkMTUMode.Settings()
-        m.kind = probe.kind
-        m.minSize = probe.min
-        m.maxSize = probe.max
-        m.timeoutMs = probe.timeout * 1000
-        m.retries = probe.retries
-        m.traceHops = hops
-        m.parallelSizes = sizesPerRound
-        var r = BulkReachMode.Settings()
-        (r.tcpPorts, r.udpPorts) = try ports.ports()
-        r.timeoutMs = probe.timeout * 1000
-        if ports.responderPortToUse != nil { throw UsageError("--responder is not available in bulk: use `pathprobe reach --responder` per host") }
-        switch mode {
-        case .mtu:
-            if !ports.isEmpty { throw UsageError("--mode mtu probes no ports: use --mode reach or --mode profile with --tcp/--udp/presets") }
-            return BulkMTUMode(settings: m)
-        case .reach:
-            if r.tcpPorts.isEmpty && r.udpPorts.isEmpty {
-                throw UsageError("--mode reach needs ports: --tcp, --udp or a preset (--rdp, --ipsec, --wireguard, --openvpn)")
-            }
-            return BulkReachMode(settings: r)
-        case .profile:
-            return BulkProfileMode(mtu: m, reach: r, service: ports.service)
         }
     }
 
     private func writeFile(_ path: String, _ text: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var t = text
         t.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }

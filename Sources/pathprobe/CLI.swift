@@ -5,12 +5,6 @@ import PathProbeCore
 import Glibc
 #endif
 
-/// Bad input found after parsing (unknown host, no route...): one line on stderr, exit status 2.
-struct UsageError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
-
 enum CLI {
     /// `--responder=PORT` is spelled like an optional-value flag in the docs; the parser knows it as
     /// `--responder-port PORT`.
@@ -28,9 +22,10 @@ enum CLI {
         text.withCString { p in _ = write(2, p, strlen(p)) }
     }
 
-    static func fail(_ message: String) -> Never {
-        printError("pathprobe: " + message)
-        exit(2)
+    /// The one line on stderr, then the exit status of the error's kind.
+    static func fail(_ error: PathProbeError) -> Never {
+        printError("pathprobe: " + error.message)
+        exit(error.exitStatus.rawValue)
     }
 
     /// Standard output, unbuffered enough for streaming (JSON Lines, progress-free tables).
@@ -48,6 +43,9 @@ enum CLI {
         }
     }
 
+    /// A document as --json prints it.
+    static func printDocument<D: ContractDocument>(_ document: D) { printOut(Contract.text(document, pretty: true)) }
+
     /// Colour only on a terminal, never with NO_COLOR set.
     static func style(forFD fd: Int32 = 1) -> Style {
         let noColor = getenv("NO_COLOR").map { String(cString: $0).isEmpty == false } ?? false
@@ -57,20 +55,10 @@ enum CLI {
 
 /// Flags shared by every command that prints results.
 struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print one JSON object (schema in README.md).")
+    @Flag(name: .long, help: "Print one JSON document (docs/json.md).")
     var json = false
 }
 
-/// -4 / -6
-struct FamilyOptions: ParsableArguments {
-    @Flag(name: .customShort("4"), help: "Use IPv4 only.")
-    var ipv4 = false
-    @Flag(name: .customShort("6"), help: "Use IPv6 only.")
-    var ipv6 = false
-
-    func validate() throws {
-        if ipv4 && ipv6 { throw ValidationError("-4 and -6 cannot be used together") }
-    }
-
-    var family: AddressFamily? { ipv4 ? .ipv4 : (ipv6 ? .ipv6 : nil) }
+extension ExitCode {
+    init(_ status: ExitStatus) { self.init(status.rawValue) }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import PathProbeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +23,7 @@ struct DiffCommand: ParsableCommand {
               pathprobe diff before.json after.json
 
             Exit status: 0 nothing that worked before got worse, 1 a regression (listed), 2 bad input
-            (not a pathprobe profile report, different targets without --force, unsupported schema_version).
+            (not a pathprobe profile report, different targets without --force, another schema_version).
             """
     )
 
@@ -37,19 +40,41 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let diff: ProfileDiff
-        do {
-            diff = try ProfileDiff(before: try load(before), after: try load(after), force: force, names: (before, after))
-        } catch let e as ProfileDiff.InputError {
-            throw UsageError("\(e)")
+        do { diff = try ProfileDiff(before: try load(before), after: try load(after), force: force) } catch let e as ProfileDiff.DifferentTargets {
+            throw PathProbeError.usage(e.description)
         }
-        CLI.printOut(output.json ? diff.json.serialized(pretty: true) : diff.text(style: CLI.style()))
-        if diff.hasRegression { throw ExitCode(1) }
+        if output.json { CLI.printDocument(diff) } else { CLI.printOut(diff.text(style: CLI.style())) }
+        if diff.hasRegression { throw ExitCode(.failed) }
     }
 
-    private func load(_ path: String) throws -> JSON {
-        guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read \(path)") }
-        do { return try JSON.parse(String(decoding: data, as: UTF8.self)) } catch {
-            throw UsageError("\(path) is not a pathprobe profile report (\(error))")
+    /// A `profile` document of this contract version, typed.
+    private func load(_ path: String) throws(PathProbeError) -> ProfileReport {
+        guard let text = readFile(path) else { throw .usage("cannot read \(path)") }
+        let value: JSON
+        do { value = try JSON.parse(text) } catch { throw .usage("\(path) is not a pathprobe profile report (\(error))") }
+        do { return try Contract.decode(ProfileReport.self, from: value) } catch let e as Contract.WrongDocument {
+            throw .usage(e.found == DocumentType.profile.rawValue
+                ? "\(path) has \(e.description)"
+                : "\(path) is not a pathprobe profile report (run `pathprobe profile --json`)")
+        } catch {
+            throw .usage("\(path) is not a pathprobe profile report (\(error))")
         }
     }
+}
+
+/// The whole file as text, nil when it cannot be read.
+func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return nil }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PathProbeCore
+import PathProbeKit
 import PathProbeNetlink
 
 struct NicCommand: ParsableCommand {
@@ -26,11 +27,9 @@ struct NicCommand: ParsableCommand {
 
     func run() throws {
         let inventory: LocalInventory
-        do {
-            inventory = try LocalInventory.read(interfaces: interfaces.isEmpty ? nil : interfaces)
-        } catch let error as NetlinkError {
-            throw UsageError(error.description)
+        do { inventory = try LocalInventory.read(interfaces: interfaces.isEmpty ? nil : interfaces) } catch {
+            throw PathProbeError.from(error)
         }
-        CLI.printOut(output.json ? inventory.json.serialized(pretty: true) : inventory.text(style: CLI.style()))
+        if output.json { CLI.printDocument(inventory) } else { CLI.printOut(inventory.text(style: CLI.style())) }
     }
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import PathProbeCore
+import PathProbeKit
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The root command. Each subcommand lives in its own file and is a thin call into the libraries.
+/// The root command. Each subcommand lives in its own file: flags in, one library call, renderer out.
 struct PathProbe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pathprobe",
@@ -21,7 +22,8 @@ struct PathProbe: ParsableCommand {
               pathprobe diff before.json after.json
               pathprobe bulk -f gateways.txt --mode mtu -o results.jsonl
 
-            Exit status: 0 measured, 1 target unreachable (or a regression, for diff), 2 bad input.
+            Exit status: 0 measured, 1 target unreachable (or a regression, for diff), 2 bad input, \
+            3 environment (a missing privilege, a socket or system call that failed).
             """,
         version: PathProbeVersion.string,
         subcommands: [
@@ -39,14 +41,14 @@ enum Main {
             try command.run()
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
-        } catch let failure as UsageError {
-            CLI.fail(failure.message)
+        } catch let failure as PathProbeError {
+            CLI.fail(failure)
         } catch {
             // --help and --version are "errors" to the parser that exit 0: let it print them.
             if PathProbe.exitCode(for: error) == .success { PathProbe.exit(withError: error) }
             // Anything else is bad input: one clear line, exit status 2.
             let message = PathProbe.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            CLI.fail(message)
+            CLI.fail(.usage(message))
         }
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Foundation
 import PathProbeCore
-import PathProbeEngine
-import PathProbeNetlink
+import PathProbeKit
 
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,16 +21,15 @@ struct ProfileCommand: ParsableCommand {
               pathprobe profile --ipsec --responder vpn.example.net --json > before.json
               pathprobe profile --tcp 443 --udp 443 --markdown gw.example.net
 
-            Exit status: 0 measured, 1 target unreachable, 2 bad input.
+            Exit status: 0 measured, 1 target unreachable, 2 bad input, 3 environment.
             """
     )
 
     @Argument(help: "Host name or address.")
     var host: String
 
-    @OptionGroup var family: FamilyOptions
-    @OptionGroup var ports: PortOptions
-    @OptionGroup var probe: MTUProbeOptions
+    @OptionGroup var family: FamilyArguments
+    @OptionGroup var profile: ProfileArguments
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Print Markdown, for tickets and chat.")
@@ -46,62 +43,14 @@ struct ProfileCommand: ParsableCommand {
     }
 
     func run() throws {
-        let started = Date()
-        let clock = MonotonicClock.now()
-        let address = try PathMTURunner.resolve(host, family: family.family)
-        let local = ProfileRunner.readLocalSide(for: address, interface: probe.interface)
-
-        let engine: ProbeEngine
-        do { engine = try ProbeEngine(options: PathMTURunner.engineOptions(probe)) } catch { throw UsageError("\(error)") }
-        let mtu = try PathMTURunner.prepare(host: host, address: address, probe: probe, traceHops: true, engine: engine)
-        var session: ReachSession? = nil
-        let portLists = try ports.ports()
-        if !ports.isEmpty {
-            var plan = ReachPlan(target: host, address: address)
-            plan.tcpPorts = portLists.tcp
-            plan.udpPorts = portLists.udp
-            plan.timeoutMs = probe.timeout * 1000
-            plan.rate = probe.rateOrDefault
-            plan.interface = probe.interface
-            plan.responderPort = ports.responderPortToUse
-            do { session = try ReachSession(plan: plan, engine: engine) } catch { throw UsageError("\(error)") }
-        }
-
-        // The path MTU search and the port probes share the event loop.
-        var queue = ([mtu.measurement] + (session?.measurements ?? []))[...]
-        engine.run(concurrency: queue.count, next: { queue.popFirst() }, finished: { _ in })
-
-        var mtuResult = mtu.result()
-        if !numeric { PathMTURunner.addHopNames(&mtuResult) }
-        let reach = session?.result(pathMTU: mtuResult.pathMTU)
-        var report = ProfileReport(target: host, address: address, startedAt: ISO8601DateFormatter().string(from: started),
-                                   version: PathProbeVersion.string, local: local, mtu: mtuResult, reach: reach,
-                                   service: ports.service)
-        report.durationMs = (MonotonicClock.now() - clock).inMs
+        let report = try ProfileSetup.measure(host: host, family: family.family, profile, numeric: numeric)
         if output.json {
-            CLI.printOut(report.json.serialized(pretty: true))
+            CLI.printDocument(report)
         } else if markdown {
             CLI.printOut(report.markdown)
         } else {
             CLI.printOut(report.text(style: CLI.style()))
         }
-        if !mtuResult.reachable { throw ExitCode(1) }
-    }
-}
-
-enum ProfileRunner {
-    /// The egress interface (and its underlay, for a tunnel), the route with its cached PMTU, and the
-    /// namespace's PMTU sysctls. Unprivileged; what cannot be read is said in `error`.
-    static func readLocalSide(for address: IPAddress, interface: String?) -> ProfileReport.LocalSide {
-        var route: RouteInfo? = nil
-        do {
-            route = try RouteLookup.lookup(address)
-            return ProfileReport.LocalSide(inventory: try LocalInventory.read(), route: route, interface: interface)
-        } catch {
-            var side = ProfileReport.LocalSide()
-            side.route = route
-            side.error = "\(error)"
-            return side
-        }
+        if !report.mtu.reachable { throw ExitCode(.failed) }
     }
 }

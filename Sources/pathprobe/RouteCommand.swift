@@ -1,5 +1,6 @@
 import ArgumentParser
 import PathProbeCore
+import PathProbeKit
 import PathProbeNetlink
 
 struct RouteCommand: ParsableCommand {
@@ -15,6 +16,8 @@ struct RouteCommand: ParsableCommand {
             the exception of HOST only; for IPv4 the kernel can only flush every exception of the namespace at once \
             (as `ip route flush cache`).
 
+            Exit status: 0, 1 no route, 2 bad input, 3 environment (--flush without root).
+
             Examples:
               pathprobe route 192.0.2.10
               pathprobe route -6 --json gw.example.net
@@ -23,7 +26,7 @@ struct RouteCommand: ParsableCommand {
     )
 
     @OptionGroup var output: OutputOptions
-    @OptionGroup var family: FamilyOptions
+    @OptionGroup var family: FamilyArguments
 
     @Flag(name: .long, help: "Remove the cached PMTU exception(s) for HOST first (root).")
     var flush = false
@@ -32,7 +35,7 @@ struct RouteCommand: ParsableCommand {
     var host: String
 
     func run() throws {
-        let address = try PathMTURunner.resolve(host, family: family.family)
+        let address = try ProbeTarget.resolveAddress(host, family: family.family)
         let info: RouteInfo
         do {
             info = flush ? try RouteLookup.flushExceptions(for: address, destination: host)
@@ -40,10 +43,10 @@ struct RouteCommand: ParsableCommand {
         } catch let error as NetlinkError {
             if case .noRoute = error {
                 CLI.printError("pathprobe: " + error.description)
-                throw ExitCode(1)
+                throw ExitCode(.failed)
             }
-            throw UsageError(error.description)
+            throw PathProbeError.from(error)
         }
-        CLI.printOut(output.json ? info.json.serialized(pretty: true) : info.text(style: CLI.style()))
+        if output.json { CLI.printDocument(info) } else { CLI.printOut(info.text(style: CLI.style())) }
     }
 }

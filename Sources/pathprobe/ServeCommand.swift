@@ -1,6 +1,7 @@
 import ArgumentParser
 import PathProbeCore
 import PathProbeEngine
+import PathProbeKit
 
 #if canImport(Glibc)
 import Glibc
@@ -56,7 +57,7 @@ struct ServeCommand: ParsableCommand {
         if let listen {
             var text = listen
             if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
-            guard let a = IPAddress(text) else { throw UsageError("--listen needs an IPv4 or IPv6 address, not '\(listen)'") }
+            guard let a = IPAddress(text) else { throw PathProbeError.usage("--listen needs an IPv4 or IPv6 address, not '\(listen)'") }
             config.listen = a
         }
         config.rate = rate
@@ -66,7 +67,7 @@ struct ServeCommand: ParsableCommand {
         do {
             responder = try Responder(config: config) { CLI.printError("pathprobe serve: " + $0) }
         } catch {
-            throw UsageError("\(error)")
+            throw PathProbeError.from(error)
         }
         signal(SIGINT) { _ in serveStopRequested = 1 }
         signal(SIGTERM) { _ in serveStopRequested = 1 }

@@ -1,25 +1,57 @@
-/// Records of `pathprobe bulk`: the single-target JSON object with `line` added, error records for
-/// targets that could not be measured, and their CSV rendering.
-public enum BulkRecord {
-    /// `record` with `"line": line` right after `target` (first if there is no `target`).
-    public static func withLine(_ record: JSON, line: Int) -> JSON {
-        guard case var .object(fields) = record else { return record }
-        fields.removeAll { $0.0 == "line" }
-        let at = fields.firstIndex { $0.0 == "target" }.map { $0 + 1 } ?? 0
-        fields.insert(("line", .int(line)), at: at)
-        return .object(fields)
-    }
+/// One record of `pathprobe bulk`: the single-target command's document with `line` filled in, or an
+/// error record for a target that could not be measured at all. Typed: the summary counts these
+/// values and the writers encode them; nothing reads a record back by key.
+public enum BulkRecord: Sendable {
+    case mtu(PathMTUResult)
+    case reach(ReachResult)
+    case profile(ProfileReport)
+    case error(BulkError)
 
-    /// `{"target": ..., "line": N, "error": "..."}`: a bad line, an unresolvable name, no route...
-    public static func error(target: String, line: Int, message: String) -> JSON {
-        .object([("target", .string(target)), ("line", .int(line)), ("error", .string(message))])
+    /// The document with its envelope.
+    public var json: JSON {
+        switch self {
+        case let .mtu(r): return Contract.json(r)
+        case let .reach(r): return Contract.json(r)
+        case let .profile(r): return Contract.json(r)
+        case let .error(e): return Contract.json(e)
+        }
     }
-
-    /// True for an error record (a target that was never measured).
-    public static func isError(_ record: JSON) -> Bool { record["status"] == nil && record["error"] != nil }
 
     /// One JSON Lines line, newline included.
-    public static func jsonLine(_ record: JSON) -> String { record.serialized() + "\n" }
+    public var jsonLine: String { json.serialized() + "\n" }
+
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+}
+
+/// The `error` record: a bulk target that could not be measured (a bad line, a name that does not
+/// resolve, no route, an option that does not fit its address family). The run goes on.
+public struct BulkError: LineNumbered, Sendable {
+    public static let documentType = DocumentType.error
+    public var target: String = ""
+    public var line: Int? = nil
+    public var error: String
+
+    public init(target: String, line: Int, error: String) {
+        self.target = target
+        self.line = line
+        self.error = error
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case error
+    }
+}
+
+/// A CSV column: a path of JSON names into the record ("black_hole_hop.ttl"), each written by its CodingKey.
+public struct BulkColumn: Sendable, Equatable {
+    public let path: [String]
+    public init(_ keys: any CodingKey...) { path = keys.map(\.stringValue) }
+    public init(path: [String]) { self.path = path }
+    /// The header cell.
+    public var name: String { path.joined(separator: ".") }
 }
 
 /// CSV as RFC 4180 has it: comma-separated, CRLF-free (lines end in "\n"), a field quoted when it holds
@@ -41,11 +73,10 @@ public enum BulkCSV {
         fields.map(escape).joined(separator: ",") + "\n"
     }
 
-    /// The value under a dotted key ("black_hole_hop.ttl") of a JSON object.
-    public static func value(_ record: JSON, at path: String) -> JSON? {
-        if !path.utf8.contains(UInt8(ascii: ".")) { return record[path] }
+    /// The value under a column's path of a JSON object.
+    public static func value(_ record: JSON, at column: BulkColumn) -> JSON? {
         var v: JSON? = record
-        for part in path.split(separator: ".") { v = v?[String(part)] }
+        for part in column.path { v = v?[part] }
         return v
     }
 
@@ -58,7 +89,7 @@ public enum BulkCSV {
         }
     }
 
-    public static func fields(of record: JSON, columns: [String]) -> [String] {
+    public static func fields(of record: JSON, columns: [BulkColumn]) -> [String] {
         columns.map { cell(value(record, at: $0)) }
     }
 

@@ -88,9 +88,15 @@ public struct BulkResumeScanner {
             unreadable += 1
             return
         }
-        guard let target = Self.target(inJSONLine: lineBuffer) else { unreadable += 1; return }
-        records += 1
-        seen.insert(BulkTargetKey(target), origin: .earlierRun)
+        switch Self.target(inJSONLine: lineBuffer) {
+        case let .target(target)?:
+            records += 1
+            seen.insert(BulkTargetKey(target), origin: .earlierRun)
+        case .header?:
+            break  // the run's nic record: no target
+        case nil:
+            unreadable += 1
+        }
     }
 
     private mutating func csvRecord(_ fields: [String], columns: [String]) {
@@ -103,14 +109,25 @@ public struct BulkResumeScanner {
         seen.insert(BulkTargetKey(target), origin: .earlierRun)
     }
 
-    /// The `target` of one JSON Lines record. Records pathprobe writes start with `{"target":"`, read
-    /// without parsing the rest; anything else goes through the full JSON parser.
-    static let targetPrefix = Array(#"{"target":""#.utf8)
+    /// What one JSON Lines line holds: a target's record, or a record about no target (bulk profile's
+    /// `nic` record).
+    enum LineContent: Equatable {
+        case target(String)
+        case header
+    }
 
-    static func target(inJSONLine bytes: [UInt8]) -> String? {
-        let prefix = targetPrefix
-        if bytes.count > prefix.count, bytes.starts(with: prefix) {
-            var i = prefix.count
+    /// Records pathprobe writes start with `{"type":"...","schema_version":N,"target":"`: the target is
+    /// read without parsing the rest; anything else goes through the JSON reader and a typed decode.
+    static let targetNeedle = Array(",\"\(Contract.EnvelopeKey.target.stringValue)\":\"".utf8)
+
+    static func target(inJSONLine bytes: [UInt8]) -> LineContent? {
+        let needle = targetNeedle
+        let window = min(bytes.count, 64)
+        if window > needle.count, bytes.first == UInt8(ascii: "{"),
+           let at = (0...(window - needle.count)).first(where: { bytes[$0] == needle[0] && bytes[$0..<($0 + needle.count)].elementsEqual(needle) }),
+           !bytes[0..<at].contains(UInt8(ascii: "\\")) {
+            var i = at + needle.count
+            let start = i
             var plain = true
             while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
                 if bytes[i] == UInt8(ascii: "\\") { plain = false; break }
@@ -118,10 +135,22 @@ public struct BulkResumeScanner {
             }
             // Only a complete line (it ends in "}") counts; escaped names take the slow path.
             if plain, i < bytes.count, bytes.last(where: { $0 != 0x20 && $0 != 0x0d }) == UInt8(ascii: "}") {
-                return String(decoding: bytes[prefix.count..<i], as: UTF8.self)
+                return .target(String(decoding: bytes[start..<i], as: UTF8.self))
             }
         }
-        guard let v = try? JSON.parse(String(decoding: bytes, as: UTF8.self)) else { return nil }
-        return v["target"]?.stringValue
+        guard let v = try? JSON.parse(String(decoding: bytes, as: UTF8.self)),
+              let key = try? JSONValueDecoder.decode(RecordKey.self, from: v) else { return nil }
+        return key.target.map { .target($0) } ?? (key.type == nil ? nil : .header)
+    }
+
+    /// The envelope of a record: its type and target.
+    struct RecordKey: Decodable {
+        var type: String?
+        var target: String?
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Contract.EnvelopeKey.self)
+            type = try c.decodeIfPresent(String.self, forKey: .type)
+            target = try c.decodeIfPresent(String.self, forKey: .target)
+        }
     }
 }

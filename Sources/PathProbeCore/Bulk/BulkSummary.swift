@@ -1,6 +1,9 @@
 /// The end-of-run summary of `pathprobe bulk`: counts by status, the path MTU histogram, black holes,
-/// per-port states; as text for people and JSON (`--summary-json`, schema in README.md) for programs.
-public struct BulkSummary: Sendable {
+/// per-port states; text for people, the `bulk-summary` document (`--summary-json`) for programs.
+/// Counted from the typed records as they are written.
+public struct BulkSummary: ContractDocument, Sendable {
+    public static let documentType = DocumentType.bulkSummary
+
     public var mode: String
     /// Targets in the input (ranges counted by size), when the input could be counted up front.
     public var targetsInInput: Int? = nil
@@ -8,8 +11,8 @@ public struct BulkSummary: Sendable {
     public var records = 0
     /// Error records: bad lines, unresolvable names, no route, options that do not fit.
     public var errors = 0
-    /// Measured targets by the record's `status` ("measured", "unreachable", "incomplete", ...).
-    public var statuses: [String: Int] = [:]
+    /// Measured targets by status (a reach record counts as measured).
+    public var statuses: [PathMTUResult.Status: Int] = [:]
     /// Targets left out because the output file already had them (`--resume`).
     public var alreadyDone = 0
     /// Targets left out because an earlier line of this run listed them.
@@ -18,72 +21,142 @@ public struct BulkSummary: Sendable {
     public var pathMTUs: [Int: Int] = [:]
     /// path MTU -> how many of those targets are black holes.
     public var blackHolesByMTU: [Int: Int] = [:]
-    /// "tcp/443" -> state -> targets (filled by port-probing modes).
-    public var portStates: [String: [String: Int]] = [:]
+    /// Port -> state -> targets (filled by port-probing modes).
+    public var portStates: [PortKey: [String: Int]] = [:]
     public var probesSent = 0
     public var durationSeconds = 0.0
     /// "SIGINT" / "SIGTERM" when a signal stopped the run; in-flight targets were not written.
     public var stoppedBy: String? = nil
 
+    public struct PortKey: Hashable, Sendable, Comparable {
+        public var proto: ReachResult.CodingKeys
+        public var port: UInt16
+        public static func < (a: PortKey, b: PortKey) -> Bool { (a.proto.stringValue, a.port) < (b.proto.stringValue, b.port) }
+    }
+
     public init(mode: String) { self.mode = mode }
 
     public var blackHoles: Int { blackHolesByMTU.values.reduce(0, +) }
     public var measuredRecords: Int { statuses.values.reduce(0, +) }
+    /// Error records and targets that were measured but not reached.
+    public var failures: Int { errors + statuses.filter { $0.key != .measured }.values.reduce(0, +) }
 
     // MARK: tallies
 
-    /// Counts a record as an error record or by its `status`.
-    public mutating func addStatus(of record: JSON) {
+    /// Counts one written record.
+    public mutating func add(_ record: BulkRecord) {
         records += 1
-        if BulkRecord.isError(record) {
+        switch record {
+        case .error:
             errors += 1
-        } else {
-            statuses[record["status"]?.stringValue ?? "unknown", default: 0] += 1
+        case let .mtu(r):
+            addMTU(r)
+        case let .reach(r):
+            statuses[.measured, default: 0] += 1
+            addPorts(r)
+        case let .profile(p):
+            addMTU(p.mtu)
+            if let r = p.reach { addPorts(r) }
         }
     }
 
-    public mutating func addPathMTU(_ mtu: Int, blackHole: Bool) {
-        pathMTUs[mtu, default: 0] += 1
-        if blackHole { blackHolesByMTU[mtu, default: 0] += 1 }
+    private mutating func addMTU(_ r: PathMTUResult) {
+        statuses[r.status, default: 0] += 1
+        if let mtu = r.pathMTU {
+            pathMTUs[mtu, default: 0] += 1
+            if r.blackHole { blackHolesByMTU[mtu, default: 0] += 1 }
+        }
     }
 
-    public mutating func addPortState(_ port: String, _ state: String) {
-        portStates[port, default: [:]][state, default: 0] += 1
+    private mutating func addPorts(_ r: ReachResult) {
+        for p in r.tcp { portStates[PortKey(proto: .tcp, port: p.port), default: [:]][p.state.rawValue, default: 0] += 1 }
+        for p in r.udp { portStates[PortKey(proto: .udp, port: p.port), default: [:]][p.state.rawValue, default: 0] += 1 }
     }
 
-    // MARK: rendering
+    // MARK: the document
 
     public var probesPerSecond: Double { durationSeconds > 0 ? Double(probesSent) / durationSeconds : 0 }
 
-    public var json: JSON {
-        .object([
-            ("mode", .string(mode)),
-            ("complete", .bool(stoppedBy == nil)),
-            ("stopped_by", .from(stoppedBy)),
-            ("targets_in_input", .from(targetsInInput)),
-            ("records", .int(records)),
-            ("errors", .int(errors)),
-            ("status", .object(statuses.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            ("already_done", .int(alreadyDone)),
-            ("duplicates", .int(duplicates)),
-            ("path_mtu", .array(pathMTUs.sorted { $0.key > $1.key }.map { mtu, n in
-                .object([("mtu", .int(mtu)), ("targets", .int(n)), ("black_holes", .int(blackHolesByMTU[mtu] ?? 0))])
-            })),
-            ("black_holes", .int(blackHoles)),
-            ("ports", .object(portStates.sorted { $0.key < $1.key }.map { port, states in
-                (port, .object(states.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
-            })),
-            ("probes_sent", .int(probesSent)),
-            ("duration_s", .milliseconds(durationSeconds)),
-            ("probes_per_s", .int(Int(probesPerSecond.rounded()))),
-        ])
+    struct Histogram: Codable {
+        var mtu: Int
+        var targets: Int
+        var blackHoles: Int
+        enum CodingKeys: String, CodingKey {
+            case mtu, targets
+            case blackHoles = "black_holes"
+        }
+    }
+
+    /// Every state of either protocol, each present (0 when none).
+    static let allPortStates = [TCPPortState.open.rawValue, TCPPortState.closed.rawValue, TCPPortState.filtered.rawValue,
+                                UDPPortState.openFiltered.rawValue]
+
+    struct PortCount: Encodable {
+        var proto: String
+        var port: Int
+        var states: [String: Int]
+        enum CodingKeys: String, CodingKey {
+            case proto = "protocol"
+            case port, states
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(proto, forKey: .proto)
+            try c.encode(port, forKey: .port)
+            var s = c.nestedContainer(keyedBy: DynamicKey.self, forKey: .states)
+            for state in BulkSummary.allPortStates { try s.encode(states[state] ?? 0, forKey: DynamicKey(state)) }
+        }
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case mode, complete
+        case stoppedBy = "stopped_by"
+        case targetsInInput = "targets_in_input"
+        case records, errors, status
+        case alreadyDone = "already_done"
+        case duplicates
+        case pathMTU = "path_mtu"
+        case blackHoles = "black_holes"
+        case ports
+        case probesSent = "probes_sent"
+        case durationSeconds = "duration_s"
+        case probesPerSecond = "probes_per_s"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(stoppedBy == nil, forKey: .complete)
+        try c.encodeIfPresent(stoppedBy, forKey: .stoppedBy)
+        try c.encodeIfPresent(targetsInInput, forKey: .targetsInInput)
+        try c.encode(records, forKey: .records)
+        try c.encode(errors, forKey: .errors)
+        var status = c.nestedContainer(keyedBy: DynamicKey.self, forKey: .status)
+        for s in [PathMTUResult.Status.measured, .unreachable, .incomplete] {
+            try status.encode(statuses[s] ?? 0, forKey: DynamicKey(s.rawValue))
+        }
+        try c.encode(alreadyDone, forKey: .alreadyDone)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(pathMTUs.sorted { $0.key > $1.key }.map { Histogram(mtu: $0.key, targets: $0.value, blackHoles: blackHolesByMTU[$0.key] ?? 0) },
+                     forKey: .pathMTU)
+        try c.encode(blackHoles, forKey: .blackHoles)
+        try c.encode(portStates.sorted { $0.key < $1.key }.map { PortCount(proto: $0.key.proto.stringValue, port: Int($0.key.port), states: $0.value) },
+                     forKey: .ports)
+        try c.encode(probesSent, forKey: .probesSent)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
+        try c.encode(Int(probesPerSecond.rounded()), forKey: .probesPerSecond)
+    }
+
+    /// Only written; nothing reads a summary back.
+    public init(from decoder: Decoder) throws {
+        throw JSONDecodingError(decoder.codingPath, "bulk summaries are not read back")
     }
 
     public func text(style: Style = Style(enabled: false)) -> String {
         var out = "pathprobe bulk --mode \(mode): \(records) records in \(Self.seconds(durationSeconds))"
         out += ", \(probesSent) probes (\(Int(probesPerSecond.rounded()))/s)\n"
         if let s = stoppedBy { out += style.yellow("stopped by \(s): targets in flight were not written; rerun with --resume") + "\n" }
-        var counts: [String] = statuses.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }
+        var counts: [String] = statuses.sorted { $0.value > $1.value }.map { "\($0.key.rawValue) \($0.value)" }
         if errors > 0 { counts.append(style.red("errors \(errors)")) }
         if alreadyDone > 0 { counts.append("already done \(alreadyDone)") }
         if duplicates > 0 { counts.append("duplicates \(duplicates)") }
@@ -99,7 +172,7 @@ public struct BulkSummary: Sendable {
             out += "  black holes: \(blackHoles == 0 ? "none" : style.red(String(blackHoles)))\n"
         }
         for (port, states) in portStates.sorted(by: { $0.key < $1.key }) {
-            out += "  \(port): " + states.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+            out += "  \(port.proto.stringValue)/\(port.port): " + states.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
         }
         return out
     }

@@ -1,5 +1,5 @@
 /// A tunnel's (or stacked link's) encapsulation and the device it rides on.
-public struct TunnelInfo: Sendable, Equatable {
+public struct TunnelInfo: Codable, Sendable, Equatable {
     public var overhead: Int
     /// Name of the underlay device, nil when the kernel does not bind the link to one and no route to
     /// the remote endpoint is known (WireGuard, PPP, a vxlan without `dev` or `remote`).
@@ -21,20 +21,35 @@ public struct TunnelInfo: Sendable, Equatable {
     /// The largest MTU the tunnel can have without its outer packets exceeding the underlay's MTU.
     public var maxInnerMTU: Int? { underlayMTU.map { $0 - overhead } }
 
-    public var json: JSON {
-        .object([
-            ("overhead", .int(overhead)),
-            ("underlay", .from(underlay)),
-            ("underlay_mtu", .from(underlayMTU)),
-            ("underlay_family", .from(underlayFamily?.rawValue)),
-            ("remote", .from(remote?.description)),
-            ("max_inner_mtu", .from(maxInnerMTU)),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case overhead, underlay
+        case underlayMTU = "underlay_mtu"
+        case underlayFamily = "underlay_family"
+        case remote
+        case maxInnerMTU = "max_inner_mtu"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(overhead: try c.decode(Int.self, forKey: .overhead), underlay: try c.decodeIfPresent(String.self, forKey: .underlay),
+                  underlayMTU: try c.decodeIfPresent(Int.self, forKey: .underlayMTU),
+                  underlayFamily: try c.decodeIfPresent(AddressFamily.self, forKey: .underlayFamily),
+                  remote: try c.decodeIfPresent(IPAddress.self, forKey: .remote))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(overhead, forKey: .overhead)
+        try c.encodeIfPresent(underlay, forKey: .underlay)
+        try c.encodeIfPresent(underlayMTU, forKey: .underlayMTU)
+        try c.encodeIfPresent(underlayFamily, forKey: .underlayFamily)
+        try c.encodeIfPresent(remote, forKey: .remote)
+        try c.encodeIfPresent(maxInnerMTU, forKey: .maxInnerMTU)
     }
 }
 
 /// One network interface of the local inventory (`pathprobe nic`).
-public struct LocalInterface: Sendable, Equatable {
+public struct LocalInterface: Codable, Sendable, Equatable {
     public var name: String
     public var index: Int
     /// The kernel's link kind (veth, vxlan, wireguard...) or, for links without one, the link type
@@ -57,11 +72,10 @@ public struct LocalInterface: Sendable, Equatable {
     public var tunnel: TunnelInfo?
     /// Every feature the device reports, in the kernel's order; empty when they cannot be read.
     public var offloads: [OffloadFeature]
-    public var findings: [InventoryFinding]
 
     public init(name: String, index: Int, kind: String, operstate: String, mtu: Int, minMTU: Int? = nil, maxMTU: Int? = nil,
                 ipv6MTU: Int? = nil, parent: String? = nil, master: String? = nil, addresses: [String] = [],
-                tunnel: TunnelInfo? = nil, offloads: [OffloadFeature] = [], findings: [InventoryFinding] = []) {
+                tunnel: TunnelInfo? = nil, offloads: [OffloadFeature] = []) {
         self.name = name
         self.index = index
         self.kind = kind
@@ -75,27 +89,44 @@ public struct LocalInterface: Sendable, Equatable {
         self.addresses = addresses
         self.tunnel = tunnel
         self.offloads = offloads
-        self.findings = findings
     }
 
-    public var json: JSON {
-        .object([
-            ("name", .string(name)),
-            ("index", .int(index)),
-            ("kind", .string(kind)),
-            ("operstate", .string(operstate)),
-            ("mtu", .int(mtu)),
-            ("min_mtu", .from(minMTU)),
-            ("max_mtu", .from(maxMTU)),
-            ("ipv6_mtu", .from(ipv6MTU)),
-            ("parent", .from(parent)),
-            ("master", .from(master)),
-            ("addresses", .array(addresses.map { .string($0) })),
-            ("tunnel", tunnel?.json ?? .null),
-            ("offloads", offloads.json),
-            ("offload_summary", offloads.summaryJSON),
-            ("findings", .array(findings.map(\.json))),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case name, index, kind, operstate, mtu
+        case minMTU = "min_mtu"
+        case maxMTU = "max_mtu"
+        case ipv6MTU = "ipv6_mtu"
+        case parent, master, addresses, tunnel, offloads
+        case offloadSummary = "offload_summary"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), index: try c.decode(Int.self, forKey: .index),
+                  kind: try c.decode(String.self, forKey: .kind), operstate: try c.decode(String.self, forKey: .operstate),
+                  mtu: try c.decode(Int.self, forKey: .mtu), minMTU: try c.decodeIfPresent(Int.self, forKey: .minMTU),
+                  maxMTU: try c.decodeIfPresent(Int.self, forKey: .maxMTU), ipv6MTU: try c.decodeIfPresent(Int.self, forKey: .ipv6MTU),
+                  parent: try c.decodeIfPresent(String.self, forKey: .parent), master: try c.decodeIfPresent(String.self, forKey: .master),
+                  addresses: try c.decode([String].self, forKey: .addresses), tunnel: try c.decodeIfPresent(TunnelInfo.self, forKey: .tunnel),
+                  offloads: try c.decode(OffloadFeatures.self, forKey: .offloads).features)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(index, forKey: .index)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(operstate, forKey: .operstate)
+        try c.encode(mtu, forKey: .mtu)
+        try c.encodeIfPresent(minMTU, forKey: .minMTU)
+        try c.encodeIfPresent(maxMTU, forKey: .maxMTU)
+        try c.encodeIfPresent(ipv6MTU, forKey: .ipv6MTU)
+        try c.encodeIfPresent(parent, forKey: .parent)
+        try c.encodeIfPresent(master, forKey: .master)
+        try c.encode(addresses, forKey: .addresses)
+        try c.encodeIfPresent(tunnel, forKey: .tunnel)
+        try c.encode(OffloadFeatures(features: offloads), forKey: .offloads)
+        try c.encode(OffloadSummary(features: offloads), forKey: .offloadSummary)
     }
 }
 

@@ -1,27 +1,22 @@
 /// The local half of a path: interfaces, tunnels, offloads and the PMTU sysctls of one network
 /// namespace (`pathprobe nic`). Filled by PathProbeNetlink (`LocalInventory.read`), rendered here.
-public struct LocalInventory: Sendable, Equatable {
+public struct LocalInventory: ContractDocument, Sendable, Equatable {
+    public static let documentType = DocumentType.nic
+
     public var interfaces: [LocalInterface]
     public var sysctls: PMTUSysctls
-    /// Every finding: the interfaces' (also listed under each interface) and the namespace-wide ones.
-    public var findings: [InventoryFinding]
+    /// Every finding, once: the interfaces' (each names its `interface`), then the namespace-wide ones.
+    public var findings: [Finding]
 
     /// Applies `InventoryRules` to every interface and to the sysctls.
     public init(interfaces: [LocalInterface], sysctls: PMTUSysctls) {
-        var withFindings = interfaces
-        for i in withFindings.indices { withFindings[i].findings = InventoryRules.findings(for: withFindings[i]) }
-        self.interfaces = withFindings
+        self.interfaces = interfaces
         self.sysctls = sysctls
-        self.findings = withFindings.flatMap(\.findings) + InventoryRules.findings(for: sysctls)
+        findings = interfaces.flatMap(InventoryRules.findings(for:)) + InventoryRules.findings(for: sysctls)
     }
 
-    public var json: JSON {
-        .object([
-            ("interfaces", .array(interfaces.map(\.json))),
-            ("sysctls", sysctls.json),
-            ("findings", .array(findings.map(\.json))),
-        ])
-    }
+    /// The findings about one interface.
+    public func findings(of name: String) -> [Finding] { findings.filter { $0.interface == name } }
 
     public func text(style: Style) -> String {
         var sections: [String] = []
@@ -81,7 +76,7 @@ public struct LocalInventory: Sendable, Equatable {
                 let severity = f.severity.rawValue + String(repeating: " ", count: severityWidth - f.severity.rawValue.count)
                 let tag = f.severity == .info ? style.dim(severity) : f.severity == .warning ? style.yellow(severity) : style.red(severity)
                 let id = style.bold(f.id) + String(repeating: " ", count: idWidth - f.id.count)
-                return "\(tag)  \(id)  \(f.summary)"
+                return "\(tag)  \(id)  \(f.message)"
             }.joined(separator: "\n"))
         }
         return sections.joined(separator: "\n\n")

@@ -13,7 +13,45 @@ public struct OffloadFeature: Sendable, Equatable {
         self.requested = requested
     }
 
-    public var json: JSON { .object([("active", .bool(active)), ("fixed", .bool(fixed)), ("requested", .bool(requested))]) }
+    /// The JSON value of one feature (its name is the key it stands under).
+    struct Bits: Codable {
+        var active: Bool
+        var fixed: Bool
+        var requested: Bool
+    }
+}
+
+/// `{"feature-name": {"active", "fixed", "requested"}, ...}` in the kernel's order: the names are the
+/// kernel's (data, not fields), as in `ethtool --json -k`.
+struct OffloadFeatures: Codable {
+    var features: [OffloadFeature]
+
+    init(features: [OffloadFeature]) { self.features = features }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: DynamicKey.self)
+        features = try c.allKeys.map { k in
+            let b = try c.decode(OffloadFeature.Bits.self, forKey: k)
+            return OffloadFeature(name: k.stringValue, active: b.active, fixed: b.fixed, requested: b.requested)
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: DynamicKey.self)
+        for f in features {
+            try c.encode(OffloadFeature.Bits(active: f.active, fixed: f.fixed, requested: f.requested), forKey: DynamicKey(f.name))
+        }
+    }
+}
+
+/// `{"tso": true, ...}`: every classic group, null when the device has none of its features.
+struct OffloadSummary: Encodable {
+    var features: [OffloadFeature]
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: DynamicKey.self)
+        for g in OffloadGroup.all { try c.encodeIfPresent(g.state(in: features), forKey: DynamicKey(g.key)) }
+    }
 }
 
 /// The classic offload switches (`ethtool -K dev tso off`) and the kernel features each one groups.
@@ -64,15 +102,5 @@ public struct OffloadGroup: Sendable, Equatable {
     public func state(in features: [OffloadFeature]) -> Bool? {
         let members = features.filter { OffloadGroup.group(of: $0.name) == self }
         return members.isEmpty ? nil : members.contains { $0.active }
-    }
-}
-
-extension Array where Element == OffloadFeature {
-    /// `{"feature-name": {"active", "fixed", "requested"}, ...}` in the kernel's order.
-    public var json: JSON { .object(map { ($0.name, $0.json) }) }
-
-    /// `{"tso": true, ...}` for every group, null when the device has none of its features.
-    public var summaryJSON: JSON {
-        .object(OffloadGroup.all.map { ($0.key, JSON.from($0.state(in: self))) })
     }
 }

@@ -1,6 +1,6 @@
 /// A path MTU the kernel learned from an ICMP fragmentation-needed / packet-too-big and keeps for
 /// one destination until it expires (`ip route get` shows `cache expires Ns mtu N`).
-public struct PMTUException: Sendable, Equatable {
+public struct PMTUException: Codable, Sendable, Equatable {
     public var mtu: Int
     /// Seconds until the kernel forgets it (RTA_CACHEINFO rta_expires, in whole seconds as `ip` prints it).
     public var expiresSeconds: Int
@@ -10,12 +10,15 @@ public struct PMTUException: Sendable, Equatable {
         self.expiresSeconds = expiresSeconds
     }
 
-    public var json: JSON { .object([("mtu", .int(mtu)), ("expires_s", .int(expiresSeconds))]) }
+    enum CodingKeys: String, CodingKey {
+        case mtu
+        case expiresSeconds = "expires_s"
+    }
 }
 
 /// What `pathprobe route --flush` did.
-public struct RouteFlush: Sendable, Equatable {
-    public enum Scope: String, Sendable, Equatable {
+public struct RouteFlush: Codable, Sendable, Equatable {
+    public enum Scope: String, Codable, Sendable, Equatable {
         /// IPv6: the exception of this one destination was deleted.
         case destination
         /// IPv4: the kernel only flushes every cached exception of the namespace at once (`ip route flush cache`).
@@ -30,18 +33,20 @@ public struct RouteFlush: Sendable, Equatable {
         self.scope = scope
         self.removed = removed
     }
-
-    public var json: JSON { .object([("scope", .string(scope.rawValue)), ("removed", removed?.json ?? .null)]) }
 }
 
 /// The kernel's answer for one destination (`pathprobe route`): what `ip route get` and
 /// `ip route get fibmatch` say, plus the egress interface's MTU.
-public struct RouteInfo: Sendable, Equatable {
-    /// The destination as given (host name or literal address).
-    public var destination: String
+public struct RouteInfo: TargetDocument, Sendable, Equatable {
+    public static let documentType = DocumentType.route
+
+    /// The destination as given (host name or literal address); written by the envelope.
+    public var target: String
+    /// Not a bulk record: always nil.
+    public var line: Int? = nil
     public var address: IPAddress
     /// unicast, local, broadcast, multicast, blackhole, unreachable, prohibit...
-    public var type: String
+    public var routeType: String
     /// The matching route's prefix ("10.0.2.0/24", "default"); nil when the kernel gave none.
     public var prefix: String?
     /// Routing table id (254 main, 255 local).
@@ -59,13 +64,13 @@ public struct RouteInfo: Sendable, Equatable {
     /// Set when the exceptions were flushed (`--flush`); the other fields then describe the state after the flush.
     public var flush: RouteFlush?
 
-    public init(destination: String, address: IPAddress, type: String = "unicast", prefix: String? = nil, table: Int? = nil,
+    public init(target: String, address: IPAddress, routeType: String = "unicast", prefix: String? = nil, table: Int? = nil,
                 interface: String? = nil, interfaceMTU: Int? = nil, gateway: IPAddress? = nil, source: IPAddress? = nil,
                 mtu: Int? = nil, mtuLocked: Bool = false, advmss: Int? = nil, pmtuException: PMTUException? = nil,
                 flush: RouteFlush? = nil) {
-        self.destination = destination
+        self.target = target
         self.address = address
-        self.type = type
+        self.routeType = routeType
         self.prefix = prefix
         self.table = table
         self.interface = interface
@@ -83,37 +88,61 @@ public struct RouteInfo: Sendable, Equatable {
     /// else the route's metric, else the interface's.
     public var effectiveMTU: Int? { pmtuException?.mtu ?? mtu ?? interfaceMTU }
 
-    public var json: JSON {
-        .object([
-            ("destination", .string(destination)),
-            ("address", .string(address.description)),
-            ("family", .string(address.family.rawValue)),
-            ("type", .string(type)),
-            ("prefix", .from(prefix)),
-            ("table", .from(table)),
-            ("interface", .from(interface)),
-            ("interface_mtu", .from(interfaceMTU)),
-            ("gateway", .from(gateway?.description)),
-            ("source", .from(source?.description)),
-            ("mtu", .from(mtu)),
-            ("mtu_locked", .bool(mtuLocked)),
-            ("advmss", .from(advmss)),
-            ("pmtu_exception", pmtuException?.json ?? .null),
-            ("effective_mtu", .from(effectiveMTU)),
-            ("flush", flush?.json ?? .null),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case address, family
+        case routeType = "route_type"
+        case prefix, table, interface
+        case interfaceMTU = "interface_mtu"
+        case gateway, source, mtu
+        case mtuLocked = "mtu_locked"
+        case advmss
+        case pmtuException = "pmtu_exception"
+        case effectiveMTU = "effective_mtu"
+        case flush
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(address, forKey: .address)
+        try c.encode(address.family, forKey: .family)
+        try c.encode(routeType, forKey: .routeType)
+        try c.encodeIfPresent(prefix, forKey: .prefix)
+        try c.encodeIfPresent(table, forKey: .table)
+        try c.encodeIfPresent(interface, forKey: .interface)
+        try c.encodeIfPresent(interfaceMTU, forKey: .interfaceMTU)
+        try c.encodeIfPresent(gateway, forKey: .gateway)
+        try c.encodeIfPresent(source, forKey: .source)
+        try c.encodeIfPresent(mtu, forKey: .mtu)
+        try c.encode(mtuLocked, forKey: .mtuLocked)
+        try c.encodeIfPresent(advmss, forKey: .advmss)
+        try c.encodeIfPresent(pmtuException, forKey: .pmtuException)
+        try c.encodeIfPresent(effectiveMTU, forKey: .effectiveMTU)
+        try c.encodeIfPresent(flush, forKey: .flush)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(target: "", address: try c.decode(IPAddress.self, forKey: .address), routeType: try c.decode(String.self, forKey: .routeType),
+                  prefix: try c.decodeIfPresent(String.self, forKey: .prefix), table: try c.decodeIfPresent(Int.self, forKey: .table),
+                  interface: try c.decodeIfPresent(String.self, forKey: .interface),
+                  interfaceMTU: try c.decodeIfPresent(Int.self, forKey: .interfaceMTU),
+                  gateway: try c.decodeIfPresent(IPAddress.self, forKey: .gateway), source: try c.decodeIfPresent(IPAddress.self, forKey: .source),
+                  mtu: try c.decodeIfPresent(Int.self, forKey: .mtu), mtuLocked: try c.decode(Bool.self, forKey: .mtuLocked),
+                  advmss: try c.decodeIfPresent(Int.self, forKey: .advmss),
+                  pmtuException: try c.decodeIfPresent(PMTUException.self, forKey: .pmtuException),
+                  flush: try c.decodeIfPresent(RouteFlush.self, forKey: .flush))
     }
 
     public func text(style: Style) -> String {
         var lines: [(String, String)] = []
-        let dest = destination == address.description ? destination : "\(destination) (\(address))"
+        let dest = target == address.description ? target : "\(target) (\(address))"
         lines.append(("destination", dest))
         var route = [prefix ?? "-"]
         if let gateway { route.append("via \(gateway)") }
         if let interface { route.append("dev \(interface)") }
         if let source { route.append("src \(source)") }
         if let table { route.append("table \(RouteInfo.tableName(table))") }
-        if type != "unicast" { route.insert(type, at: 0) }
+        if routeType != "unicast" { route.insert(routeType, at: 0) }
         lines.append(("route", route.joined(separator: " ")))
         lines.append(("interface mtu", interfaceMTU.map(String.init) ?? "-"))
         lines.append(("route mtu", mtu.map { "\($0)" + (mtuLocked ? " (locked)" : "") } ?? "-"))

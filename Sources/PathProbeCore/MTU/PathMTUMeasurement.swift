@@ -89,10 +89,15 @@ public final class PathMTUMeasurement: Measurement {
     public private(set) var blackHoleHop: (ttl: Int, address: IPAddress)? = nil
     enum LocateState { case notStarted, running, done }
 
-    public struct PacketTooBig: Sendable, Equatable {
+    public struct PacketTooBig: Codable, Sendable, Equatable {
         public var from: IPAddress
         public var mtu: Int
         public var probeSize: Int
+
+        enum CodingKeys: String, CodingKey {
+            case from, mtu
+            case probeSize = "probe_size"
+        }
     }
 
     public struct HopObservation: Sendable {
@@ -405,9 +410,9 @@ public final class PathMTUMeasurement: Measurement {
     public var result: PathMTUResult {
         let family = options.destination.family
         var r = PathMTUResult(address: options.destination, family: family)
-        if case let .udp(port) = options.kind { r.protocolName = "udp"; r.port = Int(port) } else { r.protocolName = "icmp" }
+        if case let .udp(port) = options.kind { r.probeProtocol = .udp; r.port = Int(port) } else { r.probeProtocol = .icmp }
         r.reachable = reachable
-        r.unreachableReason = reachable ? nil : unreachableReason
+        r.error = reachable ? nil : unreachableReason
         r.probesSent = probesSent
         if let a = startedAt, let b = finishedAt { r.durationMs = (b - a).inMs }
         r.rttMs = rtt.minimum

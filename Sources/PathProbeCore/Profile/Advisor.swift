@@ -2,6 +2,18 @@
 /// when a measurement supports it, so a clean path gets no recommendation at all.
 /// Each rule is a static function, unit-tested on synthetic facts (Tests/PathProbeCoreTests/Profile).
 public enum Advisor {
+    typealias MTUKey = PathMTUResult.CodingKeys
+
+    /// Evidence values the advisor derives itself (the others are named after the result fields they come from).
+    enum AdvisorKey: String, CodingKey {
+        /// The MSS that fits the measured path MTU.
+        case pathMSS = "path_mss"
+        /// The kernel's cached PMTU exception for the destination.
+        case cachedPMTU = "cached_pmtu"
+        /// The egress tunnel's active segmentation offloads (kernel names).
+        case activeOffloads = "active_offloads"
+    }
+
     public struct Advice: Sendable {
         public var findings: [Finding] = []
         public var recommendations: [Recommendation] = []
@@ -32,11 +44,8 @@ public enum Advisor {
         if let hop = f.blackHoleHop { where_ = " after hop \(hop.ttl) (\(hop.address))" }
         return [Finding(
             id: "pmtu-black-hole", severity: .critical,
-            summary: "Packets above \(mtu) bytes are dropped\(where_) and no ICMP says so: PMTU discovery cannot work on this path",
-            evidence: .object([
-                ("path_mtu", .int(mtu)),
-                ("black_hole_hop", f.blackHoleHop.map { .object([("ttl", .int($0.ttl)), ("address", .string($0.address.description))]) } ?? .null),
-            ]))]
+            message: "Packets above \(mtu) bytes are dropped\(where_) and no ICMP says so: PMTU discovery cannot work on this path",
+            evidence: Evidence().with(MTUKey.pathMTU, mtu).with(MTUKey.blackHoleHop, f.blackHoleHop))]
     }
 
     static func pathBelowInterfaceFinding(_ f: ProfileFacts) -> [Finding] {
@@ -44,44 +53,49 @@ public enum Advisor {
         let name = f.egressInterface ?? "the egress interface"
         return [Finding(
             id: "path-mtu-below-interface", severity: .warning,
-            summary: "The path carries \(mtu)-byte packets but \(name) sends up to \(local)",
-            evidence: .object([("path_mtu", .int(mtu)), ("interface", .from(f.egressInterface)), ("interface_mtu", .int(local))]))]
+            message: "The path carries \(mtu)-byte packets but \(name) sends up to \(local)",
+            evidence: Evidence().with(MTUKey.pathMTU, mtu).with(RouteInfo.CodingKeys.interfaceMTU, local),
+            interface: f.egressInterface)]
     }
 
     static func cachedPMTUFinding(_ f: ProfileFacts) -> [Finding] {
         guard let cached = f.cachedPMTU, let mtu = f.pathMTU, cached != mtu else { return [] }
         return [Finding(
             id: "cached-pmtu-mismatch", severity: .warning,
-            summary: "The kernel's cached PMTU for this destination is \(cached), the measured path MTU is \(mtu) (flush it: pathprobe route --flush)",
-            evidence: .object([("cached_pmtu", .int(cached)), ("path_mtu", .int(mtu))]))]
+            message: "The kernel's cached PMTU for this destination is \(cached), the measured path MTU is \(mtu) (flush it: pathprobe route --flush)",
+            evidence: Evidence().with(AdvisorKey.cachedPMTU, cached).with(MTUKey.pathMTU, mtu))]
     }
 
     static func mssFindings(_ f: ProfileFacts) -> [Finding] {
         guard let mtu = f.pathMTU else { return [] }
         let fits = f.family.mss(forMTU: mtu)
         var out: [Finding] = []
-        for t in f.tcp where t.state == "open" {
+        for t in f.tcp where t.state == .open {
             guard let mss = t.mss else { continue }
             if mss < fits {
                 out.append(Finding(
                     id: "mss-clamped", severity: .info,
-                    summary: "TCP \(t.port): the MSS arrives as \(mss), below the \(fits) the path carries (a middlebox clamps it; harmless, slightly wasteful)",
-                    evidence: .object([("port", .int(t.port)), ("mss", .int(mss)), ("path_mss", .int(fits))])))
+                    message: "TCP \(t.port): the MSS arrives as \(mss), below the \(fits) the path carries (a middlebox clamps it; harmless, slightly wasteful)",
+                    evidence: mssEvidence(t, mss, fits)))
             } else if mss > fits && f.blackHole {
                 out.append(Finding(
                     id: "mss-exceeds-path", severity: .critical,
-                    summary: "TCP \(t.port): the far end offers MSS \(mss) but only \(fits) fits the path, and the path is a black hole: large segments will stall",
-                    evidence: .object([("port", .int(t.port)), ("mss", .int(mss)), ("path_mss", .int(fits))])))
+                    message: "TCP \(t.port): the far end offers MSS \(mss) but only \(fits) fits the path, and the path is a black hole: large segments will stall",
+                    evidence: mssEvidence(t, mss, fits)))
             }
         }
         return out
+    }
+
+    static func mssEvidence(_ t: ProfileFacts.TCPFact, _ mss: Int, _ fits: Int) -> Evidence {
+        Evidence().with(TCPPortResult.CodingKeys.port, t.port).with(TCPPortResult.CodingKeys.mss, mss).with(AdvisorKey.pathMSS, fits)
     }
 
     /// UDP ports the service needs that did not answer, and fragments that do not pass.
     static func blockedUDPPorts(_ f: ProfileFacts) -> [ProfileFacts.UDPFact] {
         let needed = f.service?.udp.map { Int($0) }
         return f.udp.filter { u in
-            (needed == nil || needed!.contains(u.port)) && u.state != "open"
+            (needed == nil || needed!.contains(u.port)) && u.state != .open
         }
     }
 
@@ -89,17 +103,17 @@ public enum Advisor {
         var out: [Finding] = []
         let blocked = blockedUDPPorts(f)
         if !blocked.isEmpty {
-            let list = blocked.map { "\($0.port) (\($0.state))" }.joined(separator: ", ")
+            let list = blocked.map { "\($0.port) (\($0.state.rawValue))" }.joined(separator: ", ")
             out.append(Finding(
                 id: "udp-blocked", severity: .warning,
-                summary: "UDP \(list) did not answer" + (f.service.map { ": \($0.rawValue)'s UDP transport will fail" } ?? ""),
-                evidence: .array(blocked.map { .object([("port", .int($0.port)), ("state", .string($0.state))]) })))
+                message: "UDP \(list) did not answer" + (f.service.map { ": \($0.rawValue)'s UDP transport will fail" } ?? ""),
+                evidence: Evidence().with(ReachResult.CodingKeys.udp, blocked)))
         }
         if f.fragmentsPass == false {
             out.append(Finding(
                 id: "udp-fragments-dropped", severity: .warning,
-                summary: "Fragmented UDP does not reach the far end: large IKE, OpenVPN or DNS datagrams will be lost",
-                evidence: .object([("fragments_pass", .bool(false))])))
+                message: "Fragmented UDP does not reach the far end: large IKE, OpenVPN or DNS datagrams will be lost",
+                evidence: Evidence().with(ResponderReport.CodingKeys.fragmentsPass, false)))
         }
         return out
     }
@@ -112,8 +126,8 @@ public enum Advisor {
         guard !segmentation.isEmpty else { return [] }
         return [Finding(
             id: "tunnel-offloads", severity: .info,
-            summary: "\(f.egressInterface ?? "The tunnel") has segmentation offloads on (\(segmentation.joined(separator: ", "))): captures on it show packets larger than the MTU",
-            evidence: .object([("interface", .from(f.egressInterface)), ("offloads", .array(segmentation.map { .string($0) }))]))]
+            message: "\(f.egressInterface ?? "The tunnel") has segmentation offloads on (\(segmentation.joined(separator: ", "))): captures on it show packets larger than the MTU",
+            evidence: Evidence().with(AdvisorKey.activeOffloads, segmentation), interface: f.egressInterface)]
     }
 
     // MARK: recommendations
@@ -135,7 +149,7 @@ public enum Advisor {
         linux.append("# netplan: mtu: \(mtu) under \(name), then: netplan apply")
         let ipv = f.family == .ipv4 ? "ipv4" : "ipv6"
         return [Recommendation(
-            id: "interface-mtu", value: .int(mtu),
+            id: "interface-mtu", value: String(mtu),
             reason: "\(name) sends \(local)-byte packets but the path carries \(mtu)" + (f.blackHole ? " and drops larger ones silently" : ""),
             linux: linux,
             windows: ["netsh interface \(ipv) set subinterface \"<interface>\" mtu=\(mtu) store=persistent"])]
@@ -148,7 +162,7 @@ public enum Advisor {
         let out = f.egressInterface.map { " -o \($0)" } ?? ""
         let oif = f.egressInterface.map { "oifname \"\($0)\" " } ?? ""
         return [Recommendation(
-            id: "tcp-mss-clamp", value: .int(mss),
+            id: "tcp-mss-clamp", value: String(mss),
             reason: "TCP segments must fit \(mtu)-byte packets: MSS \(mss) (\(mtu) - \(f.family.ipHeaderSize + 20)) for traffic routed through this host",
             linux: [
                 "\(tables) -t mangle -A FORWARD\(out) -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss \(mss)",
@@ -163,7 +177,7 @@ public enum Advisor {
     static func tcpMTUProbing(_ f: ProfileFacts) -> [Recommendation] {
         guard f.blackHole, (f.tcpMTUProbing ?? 0) == 0 else { return [] }
         return [Recommendation(
-            id: "tcp-mtu-probing", value: .int(1),
+            id: "tcp-mtu-probing", value: "1",
             reason: "A PMTU black hole was found: let TCP find the size itself when segments vanish (RFC 4821)",
             linux: [
                 "sysctl -w net.ipv4.tcp_mtu_probing=1",
@@ -203,7 +217,7 @@ public enum Advisor {
             windows = ["# use the application's TCP transport for this path"]
         }
         return [Recommendation(
-            id: "tcp-only", value: .string("tcp"),
+            id: "tcp-only", value: "tcp",
             reason: "\(what)" + (service.map { ": run \($0.rawValue) over TCP" } ?? ": use TCP"),
             linux: linux, windows: windows)]
     }

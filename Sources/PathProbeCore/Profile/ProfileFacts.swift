@@ -37,21 +37,28 @@ public struct ProfileFacts: Sendable {
 
     public struct TCPFact: Sendable {
         public var port: Int
-        public var state: String
+        public var state: TCPPortState
         public var mss: Int?
-        public init(port: Int, state: String, mss: Int? = nil) {
+        public init(port: Int, state: TCPPortState, mss: Int? = nil) {
             self.port = port
             self.state = state
             self.mss = mss
         }
     }
 
-    public struct UDPFact: Sendable {
+    public struct UDPFact: Encodable, Sendable {
         public var port: Int
-        public var state: String
-        public init(port: Int, state: String) {
+        public var state: UDPPortState
+        public init(port: Int, state: UDPPortState) {
             self.port = port
             self.state = state
+        }
+
+        /// As evidence: the port's fields under their `reach` names.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: UDPPortResult.CodingKeys.self)
+            try c.encode(port, forKey: .port)
+            try c.encode(state, forKey: .state)
         }
     }
 
@@ -61,57 +68,6 @@ public struct ProfileFacts: Sendable {
         guard let k = egressKind else { return false }
         return tunnelOverhead != nil || ["wireguard", "tun", "ppp", "vxlan", "geneve", "gre", "gretap", "ipip", "sit", "ip6tnl",
                                          "ip6gre", "l2tp", "vti", "xfrm"].contains(k)
-    }
-}
-
-/// Something worth knowing about the path, with the measured values behind it.
-public struct Finding: Sendable, Equatable {
-    public enum Severity: String, Sendable, Comparable {
-        case info, warning, critical
-        var rank: Int { self == .info ? 0 : (self == .warning ? 1 : 2) }
-        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
-    }
-
-    public var id: String
-    public var severity: Severity
-    public var summary: String
-    /// The measured values that support it.
-    public var evidence: JSON
-
-    public init(id: String, severity: Severity, summary: String, evidence: JSON = .object([])) {
-        self.id = id
-        self.severity = severity
-        self.summary = summary
-        self.evidence = evidence
-    }
-
-    public var json: JSON {
-        .object([("id", .string(id)), ("severity", .string(severity.rawValue)), ("summary", .string(summary)), ("evidence", evidence)])
-    }
-}
-
-/// A change to make, with the exact commands.
-public struct Recommendation: Sendable, Equatable {
-    public var id: String
-    /// The value to set (an MTU, an MSS, 1 for a sysctl, "tcp" for a transport).
-    public var value: JSON
-    public var reason: String
-    public var linux: [String]
-    public var windows: [String]
-
-    public init(id: String, value: JSON, reason: String, linux: [String], windows: [String]) {
-        self.id = id
-        self.value = value
-        self.reason = reason
-        self.linux = linux
-        self.windows = windows
-    }
-
-    public var json: JSON {
-        .object([
-            ("id", .string(id)), ("value", value), ("reason", .string(reason)),
-            ("commands", .object([("linux", .array(linux.map { .string($0) })), ("windows", .array(windows.map { .string($0) }))])),
-        ])
     }
 }
 

@@ -1,9 +1,11 @@
 /// `pathprobe profile`: the local side, the path MTU and the transports for one target, and the
-/// advisor's findings and recommendations, in one report (JSON, text, Markdown).
-/// The JSON schema is documented in README.md ("pathprobe profile --json"); `diff` reads it.
-public struct ProfileReport: Sendable {
-    public static let schemaVersion = 1
+/// advisor's findings and recommendations: the `profile` document (docs/schemas/profile.schema.json),
+/// which `diff` reads back. Its text and Markdown renderings are ProfileText.swift.
+public struct ProfileReport: LineNumbered, Sendable {
+    public static let documentType = DocumentType.profile
 
+    /// The local side of one path: the egress interface (and its underlay, for a tunnel), the route
+    /// with its cached PMTU, the PMTU sysctls, and the local findings about them.
     public struct LocalSide: Sendable {
         /// The egress interface for the target.
         public var interface: LocalInterface?
@@ -11,8 +13,9 @@ public struct ProfileReport: Sendable {
         public var underlay: LocalInterface?
         public var route: RouteInfo?
         public var sysctls: PMTUSysctls?
-        /// Local findings for the egress path (its interfaces and the namespace's sysctls).
-        public var findings: [InventoryFinding] = []
+        /// Local findings for the egress path (its interfaces and the namespace's sysctls); they go
+        /// into the report's findings, once.
+        public var findings: [Finding] = []
         /// Why the local side could not be read, if it could not.
         public var error: String?
 
@@ -31,30 +34,42 @@ public struct ProfileReport: Sendable {
                 if let u = i.tunnel?.underlay { underlay = interfaces.first { $0.name == u } }
             }
             let relevant = Set([self.interface?.name, underlay?.name].compactMap { $0 })
-            findings = (inventory?.findings ?? []).filter {
-                $0.id != "ping-sockets-disabled" && ($0.interface == nil || relevant.contains($0.interface!))
+            findings = (inventory?.findings ?? []).filter { f in
+                f.id != "ping-sockets-disabled" && (f.interface.map(relevant.contains) ?? true)
             }
-        }
-
-        public var json: JSON {
-            var fields: [(String, JSON)] = [
-                ("interface", interface?.json ?? .null),
-                ("underlay", underlay?.json ?? .null),
-                ("route", route?.json ?? .null),
-                ("sysctls", sysctls?.json ?? .null),
-                ("findings", .array(findings.map(\.json))),
-            ]
-            if let error { fields.append(("error", .string(error))) }
-            return .object(fields)
         }
     }
 
+    /// `local` in the document: names that refer to the interfaces of `inventory` (in bulk records,
+    /// of the run's `nic` record), and the route.
+    struct LocalReference: Codable {
+        var interface: String?
+        var underlay: String?
+        var route: RouteInfo?
+        var error: String?
+        typealias CodingKeys = LocalKeys
+    }
+
+    /// The keys of `local`.
+    public enum LocalKeys: String, CodingKey {
+        case interface, underlay, route, error
+    }
+
+    /// `inventory` in the document: the path's interfaces and the namespace's PMTU sysctls.
+    struct Inventory: Codable {
+        var interfaces: [LocalInterface]
+        var sysctls: PMTUSysctls?
+    }
+
     public var target: String
+    public var line: Int? = nil
     public var address: IPAddress
     public var startedAt: String
     public var version: String
     public var durationMs: Double = 0
     public var local: LocalSide
+    /// Bulk records leave the interfaces out (null): the run's `nic` record holds them once.
+    public var includesInventory = true
     public var mtu: PathMTUResult
     public var reach: ReachResult?
     public var service: ReachPreset?
@@ -96,116 +111,62 @@ public struct ProfileReport: Sendable {
             f.egressMTU = mtu.localMTU
         }
         f.cachedPMTU = local.route?.pmtuException?.mtu
-        f.tcpMTUProbing = local.sysctls?["tcp_mtu_probing"]
-        f.localFindings = local.findings.map { lf in
-            Finding(id: lf.id, severity: lf.severity == .info ? .info : .warning, summary: lf.summary,
-                    evidence: .object([("interface", .from(lf.interface))]))
-        }
+        f.tcpMTUProbing = local.sysctls?[PMTUSysctls.tcpMTUProbing]
+        f.localFindings = local.findings
         if let reach {
-            f.tcp = reach.tcp.map { .init(port: Int($0.port), state: $0.state.rawValue, mss: $0.mss) }
-            f.udp = reach.udp.map { .init(port: Int($0.port), state: $0.state.rawValue) }
+            f.tcp = reach.tcp.map { .init(port: Int($0.port), state: $0.state, mss: $0.mss) }
+            f.udp = reach.udp.map { .init(port: Int($0.port), state: $0.state) }
             f.fragmentsPass = reach.responder?.fragmentsPass
         }
         f.service = service
         return f
     }
 
-    public var json: JSON {
-        .object([
-            ("report", .string(ProfileDiff.reportKind)),
-            ("schema_version", .int(Self.schemaVersion)),
-            ("version", .string(version)),
-            ("target", .string(target)),
-            ("address", .string(address.description)),
-            ("family", .string(family.rawValue)),
-            ("started_at", .string(startedAt)),
-            ("duration_ms", .milliseconds(durationMs)),
-            ("service", .from(service?.rawValue)),
-            ("local", local.json),
-            ("mtu", mtu.json),
-            ("reach", reach?.json ?? .null),
-            ("findings", .array(advice.findings.map(\.json))),
-            ("recommendations", .array(advice.recommendations.map(\.json))),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case version, address, family
+        case startedAt = "started_at"
+        case durationMs = "duration_ms"
+        case service, local, inventory, mtu, reach, findings, recommendations
     }
 
-    // MARK: text
-
-    public func text(style: Style = Style(enabled: false)) -> String {
-        var out = style.bold("pathprobe profile: \(target)") + (target == address.description ? "" : " (\(address))")
-        out += "  \(startedAt)\n\n"
-        out += style.bold("Path") + "\n" + indent(mtu.text(style: style)) + "\n"
-        if let reach {
-            out += style.bold("Transports") + "\n" + indent(reach.text(style: style)) + "\n"
-        }
-        out += style.bold("Local side") + "\n"
-        if let i = local.interface {
-            var line = "egress \(i.name) (\(i.kind)) mtu \(i.mtu)"
-            if let t = i.tunnel { line += ", tunnel overhead \(t.overhead)" + (t.underlay.map { " over \($0)" } ?? "") + (t.underlayMTU.map { " mtu \($0)" } ?? "") }
-            out += "  " + line + "\n"
-            let groups = OffloadGroup.all.compactMap { g in g.state(in: i.offloads).map { "\(g.title) \($0 ? "on" : "off")" } }
-            if !groups.isEmpty { out += "  offloads: " + groups.joined(separator: ", ") + "\n" }
-        }
-        if let r = local.route {
-            out += "  route via \(r.gateway?.description ?? "direct") dev \(r.interface ?? "?")"
-            if let e = r.pmtuException { out += ", cached PMTU \(e.mtu) (expires in \(e.expiresSeconds) s)" }
-            out += "\n"
-        }
-        if let s = local.sysctls, let p = s["tcp_mtu_probing"] { out += "  net.ipv4.tcp_mtu_probing = \(p)\n" }
-        if let e = local.error { out += "  " + style.yellow("not read: \(e)") + "\n" }
-        out += "\n" + style.bold("Findings") + "\n"
-        if advice.findings.isEmpty { out += "  none\n" }
-        for f in advice.findings {
-            let mark: String
-            switch f.severity {
-            case .critical: mark = style.red("critical")
-            case .warning: mark = style.yellow("warning ")
-            case .info: mark = style.dim("info    ")
-            }
-            out += "  \(mark) \(f.summary)\n"
-        }
-        out += "\n" + style.bold("What to change") + "\n"
-        if advice.recommendations.isEmpty { out += "  nothing: the path works as configured\n" }
-        for r in advice.recommendations {
-            out += "  \(style.bold(r.id)) = \(ProfileDiff.show(r.value)): \(r.reason)\n"
-            for c in r.linux { out += "    linux:   \(c)\n" }
-            for c in r.windows { out += "    windows: \(c)\n" }
-        }
-        return out
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(address, forKey: .address)
+        try c.encode(family, forKey: .family)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(durationMs, forKey: .durationMs)
+        try c.encodeIfPresent(service, forKey: .service)
+        try c.encode(LocalReference(interface: local.interface?.name, underlay: local.underlay?.name, route: local.route,
+                                    error: local.error), forKey: .local)
+        let inventory = Inventory(interfaces: [local.interface, local.underlay].compactMap { $0 }, sysctls: local.sysctls)
+        try c.encodeIfPresent(includesInventory ? inventory : nil, forKey: .inventory)
+        try c.encode(mtu, forKey: .mtu)
+        try c.encodeIfPresent(reach, forKey: .reach)
+        try c.encode(advice.findings, forKey: .findings)
+        try c.encode(advice.recommendations, forKey: .recommendations)
     }
 
-    private func indent(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
-    }
-
-    // MARK: Markdown, for tickets and chat
-
-    public var markdown: String {
-        var out = "## pathprobe profile: `\(target)`\n\n"
-        out += "| | |\n|---|---|\n"
-        out += "| address | `\(address)` (\(family.rawValue)) |\n"
-        out += "| measured | \(startedAt) |\n"
-        if let p = mtu.pathMTU {
-            out += "| path MTU | **\(p)** (MSS \(family.mss(forMTU: p))) |\n"
-        } else {
-            out += "| path MTU | \(mtu.status) |\n"
-        }
-        out += "| black hole | \(mtu.blackHole ? "**yes**" + (mtu.blackHoleHop.map { ", after hop \($0.ttl) (`\($0.address)`)" } ?? "") : "no") |\n"
-        if let i = local.interface { out += "| egress | `\(i.name)` (\(i.kind)), MTU \(i.mtu) |\n" }
-        if let reach {
-            for t in reach.tcp { out += "| TCP \(t.port) | \(t.state.rawValue)\(t.mss.map { ", MSS \($0)" } ?? "") |\n" }
-            for u in reach.udp { out += "| UDP \(u.port) | \(u.state.rawValue) |\n" }
-        }
-        out += "\n### Findings\n\n"
-        if advice.findings.isEmpty { out += "None.\n" }
-        for f in advice.findings { out += "- **\(f.severity.rawValue)**: \(f.summary)\n" }
-        out += "\n### What to change\n\n"
-        if advice.recommendations.isEmpty { out += "Nothing: the path works as configured.\n" }
-        for r in advice.recommendations {
-            out += "- **\(r.id)** = `\(ProfileDiff.show(r.value))`: \(r.reason)\n\n"
-            if !r.linux.isEmpty { out += "  Linux:\n  ```sh\n" + r.linux.map { "  \($0)\n" }.joined() + "  ```\n" }
-            if !r.windows.isEmpty { out += "  Windows:\n  ```bat\n" + r.windows.map { "  \($0)\n" }.joined() + "  ```\n" }
-        }
-        return out
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        target = ""
+        version = try c.decode(String.self, forKey: .version)
+        address = try c.decode(IPAddress.self, forKey: .address)
+        startedAt = try c.decode(String.self, forKey: .startedAt)
+        durationMs = try c.decode(Double.self, forKey: .durationMs)
+        service = try c.decodeIfPresent(ReachPreset.self, forKey: .service)
+        let reference = try c.decode(LocalReference.self, forKey: .local)
+        let inventory = try c.decodeIfPresent(Inventory.self, forKey: .inventory)
+        includesInventory = inventory != nil
+        local = LocalSide()
+        local.route = reference.route
+        local.error = reference.error
+        local.sysctls = inventory?.sysctls
+        local.interface = inventory?.interfaces.first { $0.name == reference.interface }
+        local.underlay = inventory?.interfaces.first { $0.name == reference.underlay }
+        mtu = try c.decode(PathMTUResult.self, forKey: .mtu)
+        reach = try c.decodeIfPresent(ReachResult.self, forKey: .reach)
+        advice.findings = try c.decode([Finding].self, forKey: .findings)
+        advice.recommendations = try c.decode([Recommendation].self, forKey: .recommendations)
     }
 }

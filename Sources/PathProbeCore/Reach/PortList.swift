@@ -59,7 +59,7 @@ public enum PortList {
 }
 
 /// The services `pathprobe reach` knows by name, with the ports they need.
-public enum ReachPreset: String, CaseIterable, Sendable {
+public enum ReachPreset: String, Codable, CaseIterable, Sendable {
     /// RD Gateway (TCP 443, its UDP side channel 3391) and direct RDP (TCP and UDP 3389).
     case rdp
     /// IKEv2 / IPsec: UDP 500 and, behind NAT, UDP 4500.

@@ -226,7 +226,7 @@ public final class ReachMeasurement: Measurement {
             p.rttMs = r.rtt.inMs
             if synAck {
                 p.mss = mss
-                p.mssSource = "syn-ack"
+                p.mssSource = .synAck
             }
         case let .unreachable(type, code, from):
             p.state = .filtered

@@ -1,6 +1,6 @@
-/// The finished `pathprobe reach` measurement and its two renderings. The JSON schema is documented
-/// in README.md ("pathprobe reach --json"); keep both in step.
-public enum TCPPortState: String, Sendable {
+/// The finished `pathprobe reach` measurement: the `reach` document (docs/schemas/reach.schema.json).
+/// Its JSON names are its CodingKeys; its text rendering is ReachText.swift.
+public enum TCPPortState: String, Codable, Sendable {
     /// The handshake completed (SYN-ACK).
     case open
     /// RST.
@@ -9,7 +9,7 @@ public enum TCPPortState: String, Sendable {
     case filtered
 }
 
-public enum UDPPortState: String, Sendable {
+public enum UDPPortState: String, Codable, Sendable {
     /// A UDP answer came back.
     case open
     /// ICMP port unreachable.
@@ -21,7 +21,7 @@ public enum UDPPortState: String, Sendable {
 }
 
 /// An ICMP error that answered a probe.
-public struct ICMPReport: Sendable, Equatable {
+public struct ICMPReport: Codable, Sendable, Equatable {
     public var type: UInt8
     public var code: UInt8
     public var from: IPAddress
@@ -32,22 +32,57 @@ public struct ICMPReport: Sendable, Equatable {
         self.from = from
     }
 
-    public var json: JSON {
-        .object([("type", .int(Int(type))), ("code", .int(Int(code))), ("from", .string(from.description))])
+    public enum CodingKeys: String, CodingKey {
+        case type = "icmp_type"
+        case code = "icmp_code"
+        case from
     }
 
     public func name(_ family: AddressFamily) -> String { ICMPNames.unreachable(family: family, type: type, code: code) }
 }
 
-public struct TCPPortResult: Sendable {
+/// How a TCP port's MSS was read.
+public enum MSSSource: String, Codable, Sendable {
+    /// The MSS option of the SYN-ACK as it arrived (raw SYN probes).
+    case synAck = "syn-ack"
+    /// The connected socket's segment size, timestamps added back (the connect() fallback).
+    case tcpMaxseg = "tcp_maxseg"
+}
+
+extension MSSSource: ExpressibleByStringLiteral {
+    /// Lets the engine's connect() prober name the source by its JSON value ("tcp_maxseg").
+    public init(stringLiteral value: String) {
+        guard let s = MSSSource(rawValue: value) else { preconditionFailure("unknown MSS source '\(value)'") }
+        self = s
+    }
+}
+
+/// How TCP ports were probed.
+public enum TCPProbeMethod: String, Codable, Sendable {
+    /// Raw SYNs (root or CAP_NET_RAW).
+    case syn
+    /// The unprivileged connect() fallback.
+    case connect
+}
+
+/// Where the path MTU that `mss_clamped` was judged against came from.
+public enum MSSReference: String, Codable, Sendable {
+    /// A measured path MTU (`--path-mtu`, or profile's own measurement).
+    case pathMTU = "path_mtu"
+    /// The responder's down path MTU.
+    case responder
+    /// The egress interface MTU (an upper bound).
+    case localMTU = "local_mtu"
+}
+
+public struct TCPPortResult: Codable, Sendable {
     public var port: UInt16
     public var state: TCPPortState
     public var rttMs: Double?
     /// The MSS option of the SYN-ACK as it reached us (nil: not open, or no option).
     public var mss: Int?
-    /// How `mss` was read: "syn-ack" (raw SYN probe: the value on the wire) or "tcp_maxseg" (the
-    /// unprivileged connect() fallback: the connected socket's segment size, timestamps added back).
-    public var mssSource: String?
+    /// How `mss` was read.
+    public var mssSource: MSSSource?
     /// `mss` is below what the far end advertises for the path (MTU - 40 / - 60): rewritten on the way.
     public var mssClamped: Bool?
     public var icmp: ICMPReport?
@@ -60,9 +95,18 @@ public struct TCPPortResult: Sendable {
         self.state = state
         self.attempts = attempts
     }
+
+    public enum CodingKeys: String, CodingKey {
+        case port, state
+        case rttMs = "rtt_ms"
+        case mss
+        case mssSource = "mss_source"
+        case mssClamped = "mss_clamped"
+        case icmp, error, attempts
+    }
 }
 
-public struct UDPPortResult: Sendable {
+public struct UDPPortResult: Codable, Sendable {
     public var port: UInt16
     public var state: UDPPortState
     public var rttMs: Double?
@@ -82,10 +126,16 @@ public struct UDPPortResult: Sendable {
         self.service = service
         self.attempts = attempts
     }
+
+    public enum CodingKeys: String, CodingKey {
+        case port, state
+        case rttMs = "rtt_ms"
+        case service, recognized, icmp, uncertain, error, attempts
+    }
 }
 
 /// What `pathprobe serve` on the far end reported.
-public struct ResponderReport: Sendable {
+public struct ResponderReport: Codable, Sendable {
     public var port: UInt16
     /// Did it answer at all?
     public var reachable = false
@@ -102,52 +152,53 @@ public struct ResponderReport: Sendable {
     public var fragmentsUp: Bool?
     public var fragmentsDown: Bool?
     /// Where our datagrams came from, as the responder saw them (differs from ours behind NAT).
-    public var seenAddress: IPAddress?
+    public var seenAddress: IPAddress? { didSet { settleNAT() } }
     public var seenPort: UInt16?
-    /// Our own source address (filled in by the runner), for the NAT verdict.
-    public var localAddress: IPAddress?
+    /// `seenAddress` differs from our own source address (nil until both are known).
+    public private(set) var nat: Bool?
     public var probesSent = 0
+    /// Our own source address (filled in by the runner), for the NAT verdict; not in the document.
+    public var localAddress: IPAddress? { didSet { settleNAT() } }
 
     public init(port: UInt16) { self.port = port }
 
-    public var nat: Bool? {
-        guard let seen = seenAddress, let local = localAddress else { return nil }
-        return seen != local
+    private mutating func settleNAT() {
+        guard let seen = seenAddress, let local = localAddress else { nat = nil; return }
+        nat = seen != local
     }
 
-    public var json: JSON {
-        .object([
-            ("port", .int(Int(port))),
-            ("reachable", .bool(reachable)),
-            ("rtt_ms", .milliseconds(rttMs)),
-            ("udp_path_mtu_up", .from(pathMTUUp)),
-            ("udp_path_mtu_down", .from(pathMTUDown)),
-            ("down_limited_by_up", .bool(downLimitedByUp)),
-            ("fragments_pass", .from(fragmentsPass)),
-            ("fragments_up", .from(fragmentsUp)),
-            ("fragments_down", .from(fragmentsDown)),
-            ("seen_address", .from(seenAddress?.description)),
-            ("seen_port", .from(seenPort.map { Int($0) })),
-            ("nat", .from(nat)),
-            ("probes_sent", .int(probesSent)),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case port, reachable
+        case rttMs = "rtt_ms"
+        case pathMTUUp = "udp_path_mtu_up"
+        case pathMTUDown = "udp_path_mtu_down"
+        case downLimitedByUp = "down_limited_by_up"
+        case fragmentsPass = "fragments_pass"
+        case fragmentsUp = "fragments_up"
+        case fragmentsDown = "fragments_down"
+        case seenAddress = "seen_address"
+        case seenPort = "seen_port"
+        case nat
+        case probesSent = "probes_sent"
     }
 }
 
-public struct ReachResult: Sendable {
-    /// What the user typed (host name or address).
+public struct ReachResult: LineNumbered, Sendable {
+    public static let documentType = DocumentType.reach
+
+    /// What the user typed (host name or address); written by the envelope.
     public var target: String = ""
+    public var line: Int? = nil
     public var address: IPAddress
     public var family: AddressFamily
     public var tcp: [TCPPortResult] = []
     public var udp: [UDPPortResult] = []
-    /// How TCP ports were probed: "syn" (raw SYN, root or CAP_NET_RAW), "connect" (unprivileged
-    /// fallback), nil without TCP ports.
-    public var tcpProbe: String? = nil
+    /// How TCP ports were probed; nil without TCP ports.
+    public var tcpProbe: TCPProbeMethod? = nil
     public var responder: ResponderReport? = nil
     /// The path MTU `mss_clamped` was judged against, and where it came from.
     public var mssReferenceMTU: Int? = nil
-    public var mssReferenceSource: String? = nil
+    public var mssReferenceSource: MSSReference? = nil
     /// The target answered some UDP probes with ICMP only after a silent first try: it rate-limits.
     public var icmpRateLimited = false
     public var probesSent = 0
@@ -159,7 +210,7 @@ public struct ReachResult: Sendable {
     }
 
     /// Fills `mssClamped` from a reference path MTU (measured, or the local MTU as an upper bound).
-    public mutating func judgeMSS(referenceMTU: Int?, source: String) {
+    public mutating func judgeMSS(referenceMTU: Int?, source: MSSReference) {
         mssReferenceMTU = referenceMTU
         mssReferenceSource = referenceMTU == nil ? nil : source
         for i in tcp.indices {
@@ -168,99 +219,14 @@ public struct ReachResult: Sendable {
         }
     }
 
-    public var json: JSON {
-        .object([
-            ("target", .string(target)),
-            ("address", .string(address.description)),
-            ("family", .string(family.rawValue)),
-            ("tcp", .array(tcp.map { p in
-                .object([
-                    ("port", .int(Int(p.port))),
-                    ("state", .string(p.state.rawValue)),
-                    ("rtt_ms", .milliseconds(p.rttMs)),
-                    ("mss", .from(p.mss)),
-                    ("mss_source", .from(p.mssSource)),
-                    ("mss_clamped", .from(p.mssClamped)),
-                    ("icmp", p.icmp?.json ?? .null),
-                    ("error", .from(p.error)),
-                    ("attempts", .int(p.attempts)),
-                ])
-            })),
-            ("tcp_probe", .from(tcpProbe)),
-            ("udp", .array(udp.map { p in
-                .object([
-                    ("port", .int(Int(p.port))),
-                    ("state", .string(p.state.rawValue)),
-                    ("rtt_ms", .milliseconds(p.rttMs)),
-                    ("service", .string(p.service.rawValue)),
-                    ("recognized", .from(p.recognized)),
-                    ("icmp", p.icmp?.json ?? .null),
-                    ("uncertain", .bool(p.uncertain)),
-                    ("error", .from(p.error)),
-                    ("attempts", .int(p.attempts)),
-                ])
-            })),
-            ("responder", responder?.json ?? .null),
-            ("mss_reference_mtu", .from(mssReferenceMTU)),
-            ("mss_reference", .from(mssReferenceSource)),
-            ("icmp_rate_limited", .bool(icmpRateLimited)),
-            ("probes_sent", .int(probesSent)),
-            ("duration_ms", .milliseconds(durationMs)),
-        ])
+    public enum CodingKeys: String, CodingKey {
+        case address, family, tcp
+        case tcpProbe = "tcp_probe"
+        case udp, responder
+        case mssReferenceMTU = "mss_reference_mtu"
+        case mssReferenceSource = "mss_reference"
+        case icmpRateLimited = "icmp_rate_limited"
+        case probesSent = "probes_sent"
+        case durationMs = "duration_ms"
     }
-
-    public func text(style: Style = Style(enabled: false)) -> String {
-        var out = "pathprobe reach \(target)"
-        if target != address.description { out += " (\(address))" }
-        out += "\n"
-        if !tcp.isEmpty || !udp.isEmpty {
-            var table = TextTable([.init("port", .right), .init("proto"), .init("state"), .init("rtt ms", .right), .init("detail")])
-            for p in tcp {
-                var detail: [String] = []
-                if let mss = p.mss {
-                    detail.append("mss \(mss)" + (p.mssClamped == true ? " (clamped below \(mssReferenceMTU.map { family.mss(forMTU: $0) } ?? 0))" : ""))
-                }
-                if let icmp = p.icmp { detail.append("\(icmp.name(family)) from \(icmp.from)") }
-                if let e = p.error { detail.append(e) }
-                table.add([String(p.port), "tcp", p.state.rawValue, p.rttMs.map { $0.formattedMilliseconds() } ?? "", detail.joined(separator: ", ")])
-            }
-            for p in udp {
-                var detail: [String] = [p.service.rawValue + (p.recognized == true ? " answered" : (p.recognized == false ? " (unrecognised answer)" : ""))]
-                if let icmp = p.icmp { detail.append("\(icmp.name(family)) from \(icmp.from)") }
-                if p.uncertain { detail.append("uncertain: ICMP rate limit") }
-                if let e = p.error { detail.append(e) }
-                table.add([String(p.port), "udp", p.state.rawValue, p.rttMs.map { $0.formattedMilliseconds() } ?? "", detail.joined(separator: ", ")])
-            }
-            out += table.render(indent: "  ") { _, col, text in
-                guard col == 2 else { return text }
-                let t = text.trimmingSpaces
-                if t == "open" { return style.green(text) }
-                if t == "closed" { return style.red(text) }
-                return style.yellow(text)
-            } + "\n"
-        }
-        if let r = responder {
-            out += "responder on udp \(r.port): "
-            if !r.reachable {
-                out += style.yellow("no answer") + "\n"
-            } else {
-                out += "path MTU up \(r.pathMTUUp.map(String.init) ?? "?"), down \(r.pathMTUDown.map(String.init) ?? "?")"
-                if r.downLimitedByUp { out += " (at least; fragments needed to test above the up MTU)" }
-                out += ", fragments " + (r.fragmentsPass.map { $0 ? style.green("pass") : style.red("dropped") } ?? "not tested")
-                if let a = r.seenAddress, let p = r.seenPort {
-                    out += ", seen as \(a.family == .ipv6 ? "[\(a)]" : a.description):\(p)"
-                    if r.nat == true { out += style.yellow(" (NAT)") }
-                }
-                out += "\n"
-            }
-        }
-        if tcpProbe == "connect" { out += style.dim("TCP probed with connect() (no raw sockets): MSS from TCP_MAXSEG, no ICMP details") + "\n" }
-        if icmpRateLimited { out += style.dim("the target rate-limits ICMP errors; UDP probes were paced") + "\n" }
-        out += style.dim("\(probesSent) probes in \(durationMs.formattedMilliseconds()) ms") + "\n"
-        return out
-    }
-}
-
-private extension String {
-    var trimmingSpaces: String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
 }

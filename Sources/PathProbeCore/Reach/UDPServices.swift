@@ -5,7 +5,7 @@
 ///
 /// Builders are deterministic for a given `seed` (golden-byte tests); the seed also fills the
 /// identifiers (DNS id, IKE SPI, STUN transaction, OpenVPN session) that answers must echo.
-public enum UDPService: String, Sendable, CaseIterable {
+public enum UDPService: String, Codable, Sendable, CaseIterable {
     case dns
     case ntp
     /// IKEv2 IKE_SA_INIT on UDP 500.

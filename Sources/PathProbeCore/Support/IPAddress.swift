@@ -187,3 +187,17 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 }
+
+/// Addresses are strings in every document ("192.0.2.1", "2001:db8::1").
+extension IPAddress: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let a = IPAddress(text) else { throw JSONDecodingError(decoder.codingPath, "'\(text)' is not an IP address") }
+        self = a
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

@@ -1,99 +1,15 @@
 import CPathProbe
 import PathProbeCore
+import PathProbeNetlink
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The local end of a path: the source address the kernel picks for a destination, the interface
-/// that holds it, and that interface's MTU (the largest probe that can leave).
-public struct LocalPath: Sendable {
-    public var source: IPAddress
-    public var interface: String?
-    public var mtu: Int?
-
-    public enum LookupError: Error, CustomStringConvertible {
-        case noRoute(IPAddress, Int32)
-        case unknownInterface(String)
-        public var description: String {
-            switch self {
-            case let .noRoute(a, e): return "no route to \(a) (\(String(cString: strerror(e))))"
-            case let .unknownInterface(name): return "unknown interface '\(name)'"
-            }
-        }
-    }
-
-    /// The source address the kernel's routing picks for `destination` (a connected UDP socket;
-    /// no packet is sent).
-    public static func source(to destination: IPAddress) throws -> IPAddress {
-        let domain = destination.family == .ipv4 ? AF_INET : AF_INET6
-        let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket", errno) }
-        defer { close(fd) }
-        var dst = SocketAddress.make(destination, port: 9)
-        let rc = withUnsafePointer(to: &dst) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, SocketAddress.length(destination.family)) }
-        }
-        guard rc == 0 else { throw LookupError.noRoute(destination, errno) }
-        var local = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let g = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        guard g == 0, let (source, _) = SocketAddress.parse(local) else { throw SystemError("getsockname", errno) }
-        return source
-    }
-
-    /// The local end of the path to `destination`; with `interface` (-i), that interface and its MTU
-    /// instead of the one holding the source address.
-    public static func lookup(to destination: IPAddress, interface: String? = nil) throws -> LocalPath {
-        let source = try source(to: destination)
-        if let interface {
-            guard let mtu = interfaceMTU(interface) else { throw LookupError.unknownInterface(interface) }
-            return LocalPath(source: source, interface: interface, mtu: mtu)
-        }
-        let name = interfaceName(holding: source)
-        return LocalPath(source: source, interface: name, mtu: name.flatMap(interfaceMTU))
-    }
-
-    public static func egress(to destination: IPAddress) -> LocalPath? { try? lookup(to: destination) }
-
-    /// The interface that has `address` assigned (getifaddrs).
-    public static func interfaceName(holding address: IPAddress) -> String? {
-        var list: UnsafeMutablePointer<ifaddrs>? = nil
-        guard getifaddrs(&list) == 0, let first = list else { return nil }
-        defer { freeifaddrs(list) }
-        var p: UnsafeMutablePointer<ifaddrs>? = first
-        while let entry = p {
-            if let sa = entry.pointee.ifa_addr {
-                let len = sa.pointee.sa_family == sa_family_t(AF_INET) ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
-                if let (a, _) = SocketAddress.parse(UnsafeRawPointer(sa), length: len), a == address {
-                    return String(cString: entry.pointee.ifa_name)
-                }
-            }
-            p = entry.pointee.ifa_next
-        }
-        return nil
-    }
-}
-
-/// Egress lookups for many destinations (bulk, TCP SYN probes): the routing decision per
-/// destination, but the interface holding each source address looked up once (getifaddrs is the
-/// slow part).
-public final class EgressCache {
-    private var bySource: [IPAddress: (interface: String?, mtu: Int?)] = [:]
-
-    public init() {}
-
-    public func lookup(to destination: IPAddress) throws -> LocalPath {
-        let source = try LocalPath.source(to: destination)
-        if let known = bySource[source] { return LocalPath(source: source, interface: known.interface, mtu: known.mtu) }
-        let name = LocalPath.interfaceName(holding: source)
-        let found = (interface: name, mtu: name.flatMap(LocalPath.interfaceMTU))
-        bySource[source] = found
-        return LocalPath(source: source, interface: found.interface, mtu: found.mtu)
-    }
-}
+/// The local end of a path is the kernel's route (`Egress`, PathProbeNetlink's `RouteLookup`): the
+/// one egress lookup. These names keep the engine's sockets on it.
+public typealias LocalPath = Egress
+public typealias EgressCache = RouteLookup.Cache
 
 /// Name resolution for the command line. Literal addresses never touch DNS.
 public enum Resolver {
@@ -209,12 +125,4 @@ private final class ReverseBox: @unchecked Sendable {
 /// CLOCK_MONOTONIC, the engine's time base.
 public enum MonotonicClock {
     public static func now() -> Nanoseconds { System.now() }
-}
-
-extension LocalPath {
-    /// MTU of a named interface (SIOCGIFMTU), nil when there is no such interface.
-    public static func interfaceMTU(_ name: String) -> Int? {
-        let m = cpp_interface_mtu(name)
-        return m > 0 ? Int(m) : nil
-    }
 }

@@ -1,4 +1,6 @@
 import PathProbeCore
+import PathProbeEngine
+import PathProbeNetlink
 
 #if canImport(Glibc)
 import Glibc
@@ -45,9 +47,9 @@ public final class BulkRunner {
     private var engine: ProbeEngine! = nil
     private var output: BulkOutput! = nil
     private var resolver: BulkResolver? = nil
-    private let egress = EgressCache()
+    private let egress = RouteLookup.Cache()
     private var seen = BulkSeenSet()
-    private var familyProblem: [AddressFamily: String] = [:]
+    private var familyProblem: [AddressFamily: PathProbeError] = [:]
     private var socketName: [AddressFamily: String] = [:]
     private(set) var summary: BulkSummary
     private var started: Nanoseconds = 0
@@ -62,8 +64,8 @@ public final class BulkRunner {
         summary = BulkSummary(mode: mode.name)
     }
 
-    /// Runs to the end of the input or until SIGINT/SIGTERM. Throws `BulkRunError` for problems with
-    /// the run as a whole (unreadable input, unwritable output, no socket for any family).
+    /// Runs to the end of the input or until SIGINT/SIGTERM. Throws `PathProbeError` for problems with
+    /// the run as a whole (unreadable input: usage; unwritable output, no socket for any family: environment).
     public func run(input source: BulkInputSource) throws -> BulkSummary {
         var lines: AnyIterator<String>
         switch source {
@@ -102,40 +104,48 @@ public final class BulkRunner {
         summary.probesSent = engine.probesSent
         summary.durationSeconds = (MonotonicClock.now() - started).inMs / 1000
         output.sync()
-        if let failure = output.failure { throw BulkRunError(failure) }
+        if let failure = output.failure { throw PathProbeError.environment(failure) }
         return summary
     }
 
     // MARK: setup
 
     private func openOutput() throws {
-        let format: BulkResumeScanner.Format = options.format == .csv ? .csv(columns: mode.csvColumns) : .jsonLines
+        let format: BulkResumeScanner.Format = options.format == .csv ? .csv(columns: mode.csvColumns.map(\.name)) : .jsonLines
         guard let path = options.outputPath else {
-            if options.resume { throw BulkRunError("--resume needs -o FILE (the output of the run to resume)") }
+            if options.resume { throw PathProbeError.usage("--resume needs -o FILE (the output of the run to resume)") }
             output = BulkOutput(fd: 1, name: "standard output", ownsFD: false)
-            if options.format == .csv { output.write(BulkCSV.line(mode.csvColumns)) }
+            writeHeader(csv: true)
             return
         }
         var earlier: BulkResumeScanner? = nil
         if options.resume { earlier = try bulkScanForResume(path: path, format: format) }
         output = try BulkOutput.open(path, appendAfter: earlier?.keepBytes)
         if let earlier { seen = earlier.seen }
-        if options.format == .csv && earlier?.hasHeader != true { output.write(BulkCSV.line(mode.csvColumns)) }
+        writeHeader(csv: earlier?.hasHeader != true)
+    }
+
+    /// The CSV header (unless the resumed file has it), or the mode's JSON Lines header records.
+    private func writeHeader(csv: Bool) {
+        switch options.format {
+        case .csv: if csv { output.write(BulkCSV.line(mode.csvColumns.map(\.name))) }
+        case .jsonLines: for r in mode.headerRecords() { output.write(r.serialized() + "\n") }
+        }
     }
 
     private func openEngine() throws {
-        do { engine = try ProbeEngine(options: options.engine) } catch { throw BulkRunError("\(error)") }
+        do { engine = try ProbeEngine(options: options.engine) } catch { throw PathProbeError.from(error) }
         for family in [AddressFamily.ipv4, .ipv6] where options.family == nil || options.family == family {
             for kind in mode.probeKinds {
                 do { try engine.prepare(family: family, kind: kind) } catch {
-                    familyProblem[family] = "\(error)"
+                    familyProblem[family] = PathProbeError.from(error)
                 }
             }
             if let kind = mode.probeKinds.first { socketName[family] = engine.socketDescription(family: family, kind: kind) }
         }
         let wanted: [AddressFamily] = options.family.map { [$0] } ?? [.ipv4, .ipv6]
         if wanted.allSatisfy({ familyProblem[$0] != nil }), let first = wanted.first, let why = familyProblem[first] {
-            throw BulkRunError(why)
+            throw why
         }
     }
 
@@ -173,30 +183,20 @@ public final class BulkRunner {
         if let family = options.family, address.family != family {
             return slot.fail("\(address) is not an \(family == .ipv4 ? "IPv4" : "IPv6") address (-\(family == .ipv4 ? 4 : 6))")
         }
-        if let why = familyProblem[address.family] { return slot.fail(why) }
-        var target = BulkTarget(text: slot.text, line: slot.line, address: address, socket: socketName[address.family])
-        do {
-            if let name = options.engine.interface {
-                target.interface = name
-                target.localMTU = LocalPath.interfaceMTU(name)
-            } else {
-                let local = try egress.lookup(to: address)
-                (target.interface, target.localMTU) = (local.interface, local.mtu)
-            }
-            slot.job = try mode.makeMeasurement(for: target)
-        } catch {
-            slot.fail("\(error)")
-        }
+        if let why = familyProblem[address.family] { return slot.fail(why.message) }
+        let target = BulkTarget(text: slot.text, line: slot.line, address: address, interface: options.engine.interface,
+                                socket: socketName[address.family])
+        do { slot.job = try mode.makeMeasurement(for: target, egress: egress) } catch { slot.fail(error.message) }
     }
 
     private func finished(_ m: any Measurement) {
         guard let slot = m as? BulkSlot else { return }
         let record = slot.record()
         switch options.format {
-        case .jsonLines: output.write(BulkRecord.jsonLine(record))
+        case .jsonLines: output.write(record.jsonLine)
         case .csv: output.write(BulkCSV.line(mode.csvFields(for: record)))
         }
-        mode.tally(record, into: &summary)
+        summary.add(record)
     }
 
     /// Called on every turn of the event loop: progress, and whether to stop.
@@ -221,9 +221,8 @@ public final class BulkRunner {
             drawnAt = now
             drawnProbes = engine.probesSent
             let done = summary.records + summary.alreadyDone + summary.duplicates
-            let failures = summary.errors + summary.statuses.filter { $0.key != "measured" }.values.reduce(0, +)
             text += BulkProgress.line(done: done, total: summary.targetsInInput, probesPerSecond: probeRate,
-                                      failures: failures, elapsed: (now - started).inMs / 1000)
+                                      failures: summary.failures, elapsed: (now - started).inMs / 1000)
         }
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
@@ -268,10 +267,11 @@ final class BulkSlot: Measurement {
     }
 
     func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) { job?.handle(r, &s) }
+    func handle<S: ProbeScheduler>(_ e: ConnectionResult, _ s: inout S) { job?.handle(e, &s) }
 
-    func record() -> JSON {
-        if let failure { return BulkRecord.error(target: text, line: line, message: failure) }
-        guard let job else { return BulkRecord.error(target: text, line: line, message: "not measured") }
-        return BulkRecord.withLine(job.record(), line: line)
+    func record() -> BulkRecord {
+        if let failure { return .error(BulkError(target: text, line: line, error: failure)) }
+        guard let job else { return .error(BulkError(target: text, line: line, error: "not measured")) }
+        return job.record()
     }
 }

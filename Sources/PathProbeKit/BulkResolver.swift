@@ -1,5 +1,5 @@
-import CPathProbe
 import PathProbeCore
+import PathProbeEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ final class BulkResolver: @unchecked Sendable {
     private let work = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue: [(ticket: Int, name: String)] = []
     private var queueHead = 0
-    private var results: [Int: Result<IPAddress, BulkTargetError>] = [:]
+    private var results: [Int: Result<IPAddress, PathProbeError>] = [:]
     private var nextTicket = 0
     private var threads = 0
     private var idle = 0
@@ -48,7 +48,7 @@ final class BulkResolver: @unchecked Sendable {
     }
 
     /// The answer for `ticket` once there is one (then forgotten).
-    func take(_ ticket: Int) -> Result<IPAddress, BulkTargetError>? {
+    func take(_ ticket: Int) -> Result<IPAddress, PathProbeError>? {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         return results.removeValue(forKey: ticket)
@@ -93,9 +93,9 @@ final class BulkResolver: @unchecked Sendable {
                 queueHead = 0
             }
             pthread_mutex_unlock(lock)
-            let result: Result<IPAddress, BulkTargetError>
+            let result: Result<IPAddress, PathProbeError>
             do { result = .success(try Resolver.resolve(job.name, family: family)) } catch {
-                result = .failure(BulkTargetError("\(error)"))
+                result = .failure(PathProbeError.from(error))
             }
             pthread_mutex_lock(lock)
             results[job.ticket] = result

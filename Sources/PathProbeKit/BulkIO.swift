@@ -1,4 +1,5 @@
 import PathProbeCore
+import PathProbeEngine
 import Synchronization
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ final class BulkLineReader: IteratorProtocol {
     /// Opens `path` for reading; throws the errno as a readable message.
     static func open(_ path: String) throws -> BulkLineReader {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BulkRunError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw PathProbeError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         return BulkLineReader(fd: fd, ownsFD: true)
     }
 
@@ -114,13 +115,13 @@ final class BulkOutput {
     static func open(_ path: String, appendAfter keep: Int?) throws -> BulkOutput {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep == nil ? O_TRUNC : 0)
         let fd = Glibc.open(path, flags, 0o644)
-        guard fd >= 0 else { throw BulkRunError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(errno)))") }
         if let keep {
             // Drop a record cut off by the crash, then append after the last complete one.
             guard ftruncate(fd, off_t(keep)) == 0, lseek(fd, off_t(keep), SEEK_SET) >= 0 else {
                 let e = errno
                 close(fd)
-                throw BulkRunError("cannot resume into \(path): \(String(cString: strerror(e)))")
+                throw PathProbeError.environment("cannot resume into \(path): \(String(cString: strerror(e)))")
             }
         }
         return BulkOutput(fd: fd, name: path, ownsFD: true)
@@ -152,7 +153,7 @@ func bulkScanForResume(path: String, format: BulkResumeScanner.Format) throws ->
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 {
         if errno == ENOENT { return nil }
-        throw BulkRunError("cannot read \(path) to resume: \(String(cString: strerror(errno)))")
+        throw PathProbeError.usage("cannot read \(path) to resume: \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
     var scanner = BulkResumeScanner(format: format)
@@ -163,7 +164,7 @@ func bulkScanForResume(path: String, format: BulkResumeScanner.Format) throws ->
         if n <= 0 { break }
         scanner.feed(chunk[0..<n])
     }
-    do { return try scanner.finish() } catch { throw BulkRunError("\(error)") }
+    do { return try scanner.finish() } catch { throw PathProbeError.usage("\(error)") }
 }
 
 /// SIGINT / SIGTERM: the handler only stores the signal number; the event loop sees it within
@@ -197,11 +198,4 @@ public enum BulkSignals {
     public static var pending: Int32 { received.load(ordering: .relaxed) }
 
     public static func name(_ sig: Int32) -> String { sig == SIGINT ? "SIGINT" : (sig == SIGTERM ? "SIGTERM" : "signal \(sig)") }
-}
-
-/// A problem with the run as a whole (input, output, sockets): the command prints it and exits 2.
-public struct BulkRunError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

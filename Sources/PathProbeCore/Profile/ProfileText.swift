@@ -1,0 +1,82 @@
+/// `pathprobe profile` for people: the text report (sections Path, Transports, Local side, Findings,
+/// What to change) and Markdown for tickets and chat.
+extension ProfileReport {
+
+    public func text(style: Style = Style(enabled: false)) -> String {
+        var out = style.bold("pathprobe profile: \(target)") + (target == address.description ? "" : " (\(address))")
+        out += "  \(startedAt)\n\n"
+        out += style.bold("Path") + "\n" + indent(mtu.text(style: style)) + "\n"
+        if let reach {
+            out += style.bold("Transports") + "\n" + indent(reach.text(style: style)) + "\n"
+        }
+        out += style.bold("Local side") + "\n"
+        if let i = local.interface {
+            var line = "egress \(i.name) (\(i.kind)) mtu \(i.mtu)"
+            if let t = i.tunnel { line += ", tunnel overhead \(t.overhead)" + (t.underlay.map { " over \($0)" } ?? "") + (t.underlayMTU.map { " mtu \($0)" } ?? "") }
+            out += "  " + line + "\n"
+            let groups = OffloadGroup.all.compactMap { g in g.state(in: i.offloads).map { "\(g.title) \($0 ? "on" : "off")" } }
+            if !groups.isEmpty { out += "  offloads: " + groups.joined(separator: ", ") + "\n" }
+        }
+        if let r = local.route {
+            out += "  route via \(r.gateway?.description ?? "direct") dev \(r.interface ?? "?")"
+            if let e = r.pmtuException { out += ", cached PMTU \(e.mtu) (expires in \(e.expiresSeconds) s)" }
+            out += "\n"
+        }
+        if let s = local.sysctls, let p = s[PMTUSysctls.tcpMTUProbing] { out += "  net.ipv4.tcp_mtu_probing = \(p)\n" }
+        if let e = local.error { out += "  " + style.yellow("not read: \(e)") + "\n" }
+        out += "\n" + style.bold("Findings") + "\n"
+        if advice.findings.isEmpty { out += "  none\n" }
+        for f in advice.findings {
+            let mark: String
+            switch f.severity {
+            case .critical: mark = style.red("critical")
+            case .warning: mark = style.yellow("warning ")
+            case .info: mark = style.dim("info    ")
+            }
+            out += "  \(mark) \(f.message)\n"
+        }
+        out += "\n" + style.bold("What to change") + "\n"
+        if advice.recommendations.isEmpty { out += "  nothing: the path works as configured\n" }
+        for r in advice.recommendations {
+            out += "  \(style.bold(r.id)) = \(r.value): \(r.reason)\n"
+            for c in r.linux { out += "    linux:   \(c)\n" }
+            for c in r.windows { out += "    windows: \(c)\n" }
+        }
+        return out
+    }
+
+    private func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+    }
+
+    // MARK: Markdown, for tickets and chat
+
+    public var markdown: String {
+        var out = "## pathprobe profile: `\(target)`\n\n"
+        out += "| | |\n|---|---|\n"
+        out += "| address | `\(address)` (\(family.rawValue)) |\n"
+        out += "| measured | \(startedAt) |\n"
+        if let p = mtu.pathMTU {
+            out += "| path MTU | **\(p)** (MSS \(family.mss(forMTU: p))) |\n"
+        } else {
+            out += "| path MTU | \(mtu.status) |\n"
+        }
+        out += "| black hole | \(mtu.blackHole ? "**yes**" + (mtu.blackHoleHop.map { ", after hop \($0.ttl) (`\($0.address)`)" } ?? "") : "no") |\n"
+        if let i = local.interface { out += "| egress | `\(i.name)` (\(i.kind)), MTU \(i.mtu) |\n" }
+        if let reach {
+            for t in reach.tcp { out += "| TCP \(t.port) | \(t.state.rawValue)\(t.mss.map { ", MSS \($0)" } ?? "") |\n" }
+            for u in reach.udp { out += "| UDP \(u.port) | \(u.state.rawValue) |\n" }
+        }
+        out += "\n### Findings\n\n"
+        if advice.findings.isEmpty { out += "None.\n" }
+        for f in advice.findings { out += "- **\(f.severity.rawValue)**: \(f.message)\n" }
+        out += "\n### What to change\n\n"
+        if advice.recommendations.isEmpty { out += "Nothing: the path works as configured.\n" }
+        for r in advice.recommendations {
+            out += "- **\(r.id)** = `\(r.value)`: \(r.reason)\n\n"
+            if !r.linux.isEmpty { out += "  Linux:\n  ```sh\n" + r.linux.map { "  \($0)\n" }.joined() + "  ```\n" }
+            if !r.windows.isEmpty { out += "  Windows:\n  ```bat\n" + r.windows.map { "  \($0)\n" }.joined() + "  ```\n" }
+        }
+        return out
+    }
+}

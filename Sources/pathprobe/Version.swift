@@ -1,3 +1,0 @@
-enum PathProbeVersion {
-    static let string = "0.1.0"
-}
