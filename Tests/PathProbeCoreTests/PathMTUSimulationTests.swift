@@ -122,7 +122,7 @@ import Testing
         path.destinationAnswers = false
         let (r, _) = measure(path) { $0.timeoutMs = 200 }
         #expect(!r.reachable)
-        #expect(r.status == "unreachable")
+        #expect(r.status == .unreachable)
         #expect(!r.blackHole)
         #expect(r.pathMTU == nil)
     }

@@ -31,7 +31,7 @@ import Glibc
         #expect(!lo.offloads.isEmpty)
         #expect(lo.offloads.contains { $0.name == "rx-gro" })
         #expect(lo.offloads.first { $0.name == "loopback" }?.active == true)
-        #expect(inventory.sysctls["mtu_expires"] != nil)
+        #expect(inventory.sysctls[PMTUSysctls.integerKeys.first { $0.name == "mtu_expires" }!] != nil)
         #expect(inventory.sysctls.pingGroupRange != nil)
     }
 
@@ -53,8 +53,14 @@ import Glibc
     func routeToLoopback(_ text: String) throws {
         let address = try #require(IPAddress(text))
         let route = try RouteLookup.lookup(address)
-        #expect(route.type == "local")
+        #expect(route.routeType == "local")
         #expect(route.interface == "lo")
+        // The egress the probes take comes from the same kernel answer.
+        let egress = try RouteLookup.egress(to: address)
+        #expect(egress.interface == "lo" && egress.source == address && egress.mtu == route.interfaceMTU.map { _ in 65536 })
+        let viaLo = try RouteLookup.egress(to: address, interface: "lo")
+        #expect(viaLo.interface == "lo")
+        #expect(throws: NetlinkError.unknownInterface("no-such-if0")) { try RouteLookup.egress(to: address, interface: "no-such-if0") }
         #expect(route.interfaceMTU != nil)
         #expect(route.pmtuException == nil)
         #expect(route.flush == nil)

@@ -4,30 +4,33 @@ import Testing
 /// Records, CSV escaping and reading, --resume scanning (a cut-off last record included), and the
 /// summary with its PMTU histogram.
 @Suite struct BulkOutputTests {
-    func mtuRecord(_ target: String, mtu: Int?, blackHole: Bool = false, reachable: Bool = true) -> JSON {
+    static func mtuResult(_ target: String, mtu: Int?, blackHole: Bool = false, reachable: Bool = true, line: Int? = nil) -> PathMTUResult {
         var r = PathMTUResult(address: IPAddress(target) ?? IPAddress(ipv4: 1), family: .ipv4)
         r.target = target
+        r.line = line
         r.reachable = reachable
         r.pathMTU = mtu
         r.blackHole = blackHole
-        if !reachable { r.unreachableReason = "no answer to 6 probes" }
-        return r.json
+        if !reachable { r.error = "no answer to 6 probes" }
+        return r
     }
 
-    @Test func lineGoesRightAfterTarget() {
-        let r = BulkRecord.withLine(mtuRecord("10.0.0.1", mtu: 1500), line: 7)
-        guard case let .object(fields) = r else { Issue.record("not an object"); return }
-        #expect(fields[0].0 == "target")
-        #expect(fields[1].0 == "line")
-        #expect(r["line"]?.intValue == 7)
-        #expect(BulkRecord.withLine(.object([("a", .int(1))]), line: 3).serialized() == #"{"line":3,"a":1}"#)
+    func mtuRecord(_ target: String, mtu: Int?, blackHole: Bool = false, reachable: Bool = true, line: Int? = nil) -> BulkRecord {
+        .mtu(Self.mtuResult(target, mtu: mtu, blackHole: blackHole, reachable: reachable, line: line))
+    }
+
+    @Test func recordsStartWithTheEnvelopeThenTargetAndLine() {
+        guard case let .object(fields) = mtuRecord("10.0.0.1", mtu: 1500, line: 7).json else { Issue.record("not an object"); return }
+        #expect(fields.prefix(4).map(\.0) == ["type", "schema_version", "target", "line"])
+        #expect(fields[0].1 == .string("mtu") && fields[1].1 == .int(2) && fields[3].1 == .int(7))
+        #expect(fields.contains { $0.0 == "error" && $0.1 == .null }, "every documented key is present, null when unknown")
     }
 
     @Test func errorRecordsHaveTheDocumentedShape() {
-        let e = BulkRecord.error(target: "10.0.0.300", line: 4, message: "not a valid IPv4 address")
-        #expect(BulkRecord.jsonLine(e) == #"{"target":"10.0.0.300","line":4,"error":"not a valid IPv4 address"}"# + "\n")
-        #expect(BulkRecord.isError(e))
-        #expect(!BulkRecord.isError(mtuRecord("10.0.0.1", mtu: nil, reachable: false)), "unreachable is a result, not an error record")
+        let e = BulkRecord.error(BulkError(target: "10.0.0.300", line: 4, error: "not a valid IPv4 address"))
+        #expect(e.jsonLine == #"{"type":"error","schema_version":2,"target":"10.0.0.300","line":4,"error":"not a valid IPv4 address"}"# + "\n")
+        #expect(e.isError)
+        #expect(!mtuRecord("10.0.0.1", mtu: nil, reachable: false).isError, "unreachable is a result, not an error record")
     }
 
     @Test func csvEscaping() {
@@ -51,43 +54,20 @@ import Testing
         #expect(cut.complete == text.utf8.count)
     }
 
-    @Test func csvFieldsFollowTheColumns() {
-        let mode = BulkMTUMode(settings: .init())
-        var result = PathMTUResult(address: IPAddress("10.72.128.5")!, family: .ipv4)
-        result.target = "10.72.128.5"
-        result.reachable = true
-        result.pathMTU = 1400
-        result.blackHole = true
-        result.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
-        let record = BulkRecord.withLine(result.json, line: 12)
-        let fields = mode.csvFields(for: record)
-        #expect(fields.count == mode.csvColumns.count)
-        let byName = Dictionary(uniqueKeysWithValues: zip(mode.csvColumns, fields))
-        #expect(byName["target"] == "10.72.128.5")
-        #expect(byName["line"] == "12")
-        #expect(byName["path_mtu"] == "1400")
-        #expect(byName["mss"] == "1360")
-        #expect(byName["black_hole"] == "true")
-        #expect(byName["black_hole_hop.ttl"] == "2")
-        #expect(byName["black_hole_hop.address"] == "10.0.2.2")
-        #expect(byName["error"] == "")
-        let error = mode.csvFields(for: BulkRecord.error(target: "bad!", line: 3, message: "not a host name"))
-        #expect(error.first == "bad!")
-        #expect(error.last == "not a host name")
-    }
-
     @Test func resumeJSONLinesWithACutOffLastLine() throws {
         let done = ["10.0.0.1", "gw.example.net", "010.0.0.2"]
-        var text = done.enumerated().map { i, t in BulkRecord.jsonLine(BulkRecord.withLine(mtuRecord(t, mtu: 1500), line: i + 1)) }.joined()
-        text += BulkRecord.jsonLine(BulkRecord.error(target: "10.0.0.300", line: 9, message: "not a valid IPv4 address"))
+        var text = #"{"type":"nic","schema_version":2,"interfaces":[],"sysctls":{},"findings":[]}"# + "\n"  // bulk profile's first record
+        text += done.enumerated().map { i, t in mtuRecord(t, mtu: 1500, line: i + 1).jsonLine }.joined()
+        text += BulkRecord.error(BulkError(target: "10.0.0.300", line: 9, error: "not a valid IPv4 address")).jsonLine
         let complete = text.utf8.count
-        text += #"{"target":"10.0.0.3","line":4,"address":"10.0.0.3","fam"#  // the crash cut this one
+        text += #"{"type":"mtu","schema_version":2,"target":"10.0.0.3","line":4,"address":"10.0.0.3","fam"#  // the crash cut this one
         var scanner = BulkResumeScanner(format: .jsonLines)
         // Fed in small pieces, as a file read in chunks is.
         let bytes = Array(text.utf8)
         for start in stride(from: 0, to: bytes.count, by: 7) { scanner.feed(bytes[start..<min(start + 7, bytes.count)]) }
         let r = try scanner.finish()
         #expect(r.records == 4)
+        #expect(r.unreadable == 0, "the nic record is no target, and not unreadable either")
         #expect(r.keepBytes == complete)
         #expect(r.seen.contains(BulkTargetKey("10.0.0.1")))
         #expect(r.seen.contains(BulkTargetKey("GW.example.net")))
@@ -99,7 +79,8 @@ import Testing
 
     @Test func resumeReadsEscapedTargetsAndOtherKeyOrders() throws {
         var scanner = BulkResumeScanner(format: .jsonLines)
-        scanner.feed(Array((#"{"target":"we\"ird","line":1,"error":"x"}"# + "\n" + #"{"line":2,"target":"10.9.9.9"}"# + "\n").utf8))
+        scanner.feed(Array((#"{"type":"error","schema_version":2,"target":"we\"ird","line":1,"error":"x"}"# + "\n"
+            + #"{"line":2,"target":"10.9.9.9","type":"mtu"}"# + "\n").utf8))
         let r = try scanner.finish()
         #expect(r.records == 2)
         #expect(r.seen.contains(BulkTargetKey("we\"ird")))
@@ -133,40 +114,44 @@ import Testing
         #expect(try empty.finish().hasHeader == false)
     }
 
-    @Test func summaryHistogramAndCounts() {
-        let mode = BulkMTUMode(settings: .init())
+    @Test func summaryHistogramAndCounts() throws {
         var s = BulkSummary(mode: "mtu")
-        for i in 0..<5 { mode.tally(mtuRecord("10.0.0.\(i)", mtu: 1500), into: &s) }
-        for i in 0..<3 { mode.tally(mtuRecord("10.0.1.\(i)", mtu: 1492), into: &s) }
-        for i in 0..<4 { mode.tally(mtuRecord("10.0.2.\(i)", mtu: 1400, blackHole: true), into: &s) }
-        mode.tally(mtuRecord("10.0.3.1", mtu: nil, reachable: false), into: &s)
-        mode.tally(BulkRecord.error(target: "x!", line: 1, message: "bad"), into: &s)
+        for i in 0..<5 { s.add(mtuRecord("10.0.0.\(i)", mtu: 1500)) }
+        for i in 0..<3 { s.add(mtuRecord("10.0.1.\(i)", mtu: 1492)) }
+        for i in 0..<4 { s.add(mtuRecord("10.0.2.\(i)", mtu: 1400, blackHole: true)) }
+        s.add(mtuRecord("10.0.3.1", mtu: nil, reachable: false))
+        s.add(.error(BulkError(target: "x!", line: 1, error: "bad")))
         s.duplicates = 2
         s.probesSent = 1000
         s.durationSeconds = 2
         #expect(s.records == 14)
         #expect(s.errors == 1)
-        #expect(s.statuses == ["measured": 12, "unreachable": 1])
+        #expect(s.statuses == [.measured: 12, .unreachable: 1])
         #expect(s.pathMTUs == [1500: 5, 1492: 3, 1400: 4])
         #expect(s.blackHoles == 4)
-        let json = s.json
+        #expect(s.failures == 2)
+        let json = Contract.json(s)
+        #expect(json["type"] == .string("bulk-summary"))
         #expect(json["complete"]?.boolValue == true)
         #expect(json["black_holes"]?.intValue == 4)
         #expect(json["probes_per_s"]?.intValue == 500)
         let histogram = json["path_mtu"]?.arrayValue ?? []
         #expect(histogram.map { $0["mtu"]?.intValue } == [1500, 1492, 1400])
         #expect(histogram.map { $0["black_holes"]?.intValue } == [0, 0, 4])
-        #expect(json["status"]?["unreachable"]?.intValue == 1)
+        #expect(json["status"] == .object([("measured", .int(12)), ("unreachable", .int(1)), ("incomplete", .int(0))]))
         let text = s.text()
         #expect(text.contains("1400"))
         #expect(text.contains("black holes: 4"))
         #expect(text.contains("duplicates 2"))
-        s.addPortState("tcp/443", "open")
-        s.addPortState("tcp/443", "filtered")
-        s.addPortState("tcp/443", "open")
-        #expect(s.json["ports"]?["tcp/443"]?["open"]?.intValue == 2)
+        var reach = ReachResult(address: IPAddress("10.0.0.9")!, family: .ipv4)
+        reach.tcp = [TCPPortResult(port: 443, state: .open, attempts: 1)]
+        s.add(.reach(reach))
+        s.add(.reach(reach))
+        let ports = try #require(Contract.json(s)["ports"]?.arrayValue)
+        #expect(ports == [.object([("protocol", .string("tcp")), ("port", .int(443)),
+                                   ("states", .object([("open", .int(2)), ("closed", .int(0)), ("filtered", .int(0)), ("open|filtered", .int(0))]))])])
         s.stoppedBy = "SIGINT"
-        #expect(s.json["complete"]?.boolValue == false)
+        #expect(Contract.json(s)["complete"]?.boolValue == false)
         #expect(s.text().contains("--resume"))
     }
 
@@ -178,16 +163,5 @@ import Testing
         #expect(l.contains("failures 3"))
         #expect(BulkProgress.line(done: 10, total: nil, probesPerSecond: 0, failures: 0, elapsed: 75).contains("10 done"))
         #expect(BulkProgress.clock(75) == "1:15")
-    }
-
-    @Test func mtuModeRejectsSizesOutsideTheFamily() {
-        var settings = BulkMTUMode.Settings()
-        settings.maxSize = 1200
-        let mode = BulkMTUMode(settings: settings)
-        #expect(throws: BulkTargetError.self) {
-            _ = try mode.makeMeasurement(for: BulkTarget(text: "2001:db8::1", line: 1, address: IPAddress("2001:db8::1")!))
-        }
-        let v4 = try? mode.makeMeasurement(for: BulkTarget(text: "10.0.0.1", line: 2, address: IPAddress("10.0.0.1")!, localMTU: 1500))
-        #expect(v4 != nil)
     }
 }

@@ -14,8 +14,8 @@ import PathProbeCore
         let f = try #require(findings.first)
         #expect(f.severity == .warning)
         #expect(f.interface == "vx0")
-        #expect(f.summary.contains("1400 - 50 = 1350"))
-        #expect(f.summary.contains("mtu 1350"))
+        #expect(f.message.contains("1400 - 50 = 1350"))
+        #expect(f.message.contains("mtu 1350"))
     }
 
     @Test func tunnelThatFitsExactlyIsNotFlagged() {
@@ -41,7 +41,7 @@ import PathProbeCore
         ok.mtu = 1420
         #expect(InventoryRules.findings(for: ok).isEmpty)
         let ppp = LocalInterface(name: "ppp0", index: 3, kind: "ppp", operstate: "UP", mtu: 1500, tunnel: TunnelInfo(overhead: 8))
-        #expect(InventoryRules.findings(for: ppp).first?.summary.contains("at most 1492") == true)
+        #expect(InventoryRules.findings(for: ppp).first?.message.contains("at most 1492") == true)
     }
 
     @Test func ipv6MTUBelowLinkMTUIsInfo() {
@@ -64,8 +64,11 @@ import PathProbeCore
             interfaces: [vxlan(mtu: 1450, underlayMTU: 1400),
                          LocalInterface(name: "eth0", index: 2, kind: "ether", operstate: "UP", mtu: 1400)],
             sysctls: PMTUSysctls(values: ["ip_no_pmtu_disc": 1]))
-        #expect(inventory.interfaces[0].findings.map(\.id) == ["tunnel-mtu-exceeds-underlay"])
-        #expect(inventory.interfaces[1].findings.isEmpty)
+        #expect(inventory.findings(of: "vx0").map(\.id) == ["tunnel-mtu-exceeds-underlay"])
+        #expect(inventory.findings(of: "eth0").isEmpty)
+        let evidence = inventory.findings[0].evidence
+        #expect(evidence[LocalInterface.CodingKeys.mtu] == .int(1450))
+        #expect(evidence[LocalInterface.CodingKeys.tunnel]?["max_inner_mtu"] == .int(1350))
         #expect(inventory.findings.map(\.id) == ["tunnel-mtu-exceeds-underlay", "pmtu-discovery-disabled"])
     }
 }

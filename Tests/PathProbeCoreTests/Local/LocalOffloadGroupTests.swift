@@ -1,5 +1,5 @@
 import Testing
-import PathProbeCore
+@testable import PathProbeCore
 
 /// ethtool's legacy offload groups: pattern matching, "on if any is on", and the JSON shapes.
 @Suite struct LocalOffloadGroupTests {
@@ -34,18 +34,18 @@ import PathProbeCore
         #expect(try #require(OffloadGroup.named("tso")).state(in: features) == true)
         #expect(try #require(OffloadGroup.named("gro")).state(in: features) == false)
         #expect(try #require(OffloadGroup.named("lro")).state(in: features) == nil)
-        let summary = features.summaryJSON
+        let summary = try JSONValueEncoder.encode(OffloadSummary(features: features))
         #expect(summary["tso"] == .bool(true))
         #expect(summary["lro"] == .null)
         #expect(summary.objectValue?.map(\.0) == OffloadGroup.all.map(\.key))
     }
 
-    @Test func featuresKeepKernelOrderInJSON() {
+    @Test func featuresKeepKernelOrderInJSON() throws {
         let features = [
             OffloadFeature(name: "tx-scatter-gather", active: true, fixed: false, requested: true),
             OffloadFeature(name: "rx-lro", active: false, fixed: true, requested: false),
         ]
-        #expect(features.json.serialized() ==
+        #expect(try JSONValueEncoder.encode(OffloadFeatures(features: features)).serialized() ==
             #"{"tx-scatter-gather":{"active":true,"fixed":false,"requested":true},"rx-lro":{"active":false,"fixed":true,"requested":false}}"#)
     }
 }

@@ -12,12 +12,12 @@ import PathProbeCore
 
     @Test func interfaceJSONFields() throws {
         let inventory = LocalInventory(interfaces: [Self.vxlan], sysctls: PMTUSysctls())
-        let json = try JSON.parse(inventory.json.serialized())
-        #expect(json.objectValue?.map(\.0) == ["interfaces", "sysctls", "findings"])
+        let json = try JSON.parse(Contract.text(inventory, pretty: false))
+        #expect(json.objectValue?.map(\.0) == ["type", "schema_version", "interfaces", "sysctls", "findings"])
         let i = try #require(json["interfaces"]?.arrayValue?.first)
         #expect(i.objectValue?.map(\.0) == [
             "name", "index", "kind", "operstate", "mtu", "min_mtu", "max_mtu", "ipv6_mtu", "parent", "master", "addresses",
-            "tunnel", "offloads", "offload_summary", "findings",
+            "tunnel", "offloads", "offload_summary",
         ])
         #expect(i["parent"] == .null)
         #expect(i["tunnel"]?["max_inner_mtu"] == .int(1350))
@@ -25,18 +25,21 @@ import PathProbeCore
         #expect(i["tunnel"]?["remote"] == .string("192.0.2.2"))
         #expect(i["offloads"]?["rx-gro"]?["active"] == .bool(true))
         #expect(i["offload_summary"]?["tso"] == .bool(false))
-        #expect(i["findings"]?.arrayValue?.first?["id"] == .string("tunnel-mtu-exceeds-underlay"))
-        #expect(json["findings"]?.arrayValue?.count == 1)
+        #expect(json["findings"]?.arrayValue?.map { $0["id"] } == [.string("tunnel-mtu-exceeds-underlay")], "each finding once")
+        #expect(json["findings"]?.arrayValue?.first?["interface"] == .string("vx0"))
+        #expect(json["findings"]?.arrayValue?.first?.objectValue?.map(\.0) == ["id", "severity", "message", "evidence", "interface"])
+        #expect(try Contract.decode(LocalInventory.self, from: json) == inventory, "reads back as it was written")
     }
 
-    @Test func sysctlsJSONKeepsEveryKeyAndNulls() {
+    @Test func sysctlsJSONKeepsEveryKeyAndNulls() throws {
         let s = PMTUSysctls(values: ["min_pmtu": 552, "tcp_mtu_probing": 1], pingGroupRange: (0, 10))
-        #expect(s.json.objectValue?.map(\.0) == [
+        let json = try JSONValueEncoder.encode(s)
+        #expect(json.objectValue?.map(\.0) == [
             "ip_no_pmtu_disc", "min_pmtu", "mtu_expires", "tcp_mtu_probing", "tcp_base_mss", "tcp_probe_threshold",
             "ping_group_range", "icmp_ratelimit", "ipv6_mtu_expires",
         ])
-        #expect(s.json["ip_no_pmtu_disc"] == .null)
-        #expect(s.json["ping_group_range"] == .array([.int(0), .int(10)]))
+        #expect(json["ip_no_pmtu_disc"] == .null)
+        #expect(json["ping_group_range"] == .array([.int(0), .int(10)]))
         #expect(PMTUSysctls.parseIntegers("1\t0\n") == [1, 0])
         #expect(PMTUSysctls.parseIntegers("600\n") == [600])
     }
@@ -52,28 +55,30 @@ import PathProbeCore
     }
 
     @Test func routeJSONFieldsAndNullCases() throws {
-        let r = RouteInfo(destination: "gw.example", address: try #require(IPAddress("2001:db8::1")), prefix: "default", table: 254,
+        let r = RouteInfo(target: "gw.example", address: try #require(IPAddress("2001:db8::1")), prefix: "default", table: 254,
                           interface: "eth0", interfaceMTU: 1500, gateway: IPAddress("fe80::1"))
-        #expect(r.json.objectValue?.map(\.0) == [
-            "destination", "address", "family", "type", "prefix", "table", "interface", "interface_mtu", "gateway", "source",
-            "mtu", "mtu_locked", "advmss", "pmtu_exception", "effective_mtu", "flush",
+        let json = Contract.json(r)
+        #expect(json.objectValue?.map(\.0) == [
+            "type", "schema_version", "target", "address", "family", "route_type", "prefix", "table", "interface", "interface_mtu",
+            "gateway", "source", "mtu", "mtu_locked", "advmss", "pmtu_exception", "effective_mtu", "flush",
         ])
-        #expect(r.json["pmtu_exception"] == .null)
-        #expect(r.json["flush"] == .null)
-        #expect(r.json["source"] == .null)
-        #expect(r.json["family"] == .string("ipv6"))
+        #expect(json["pmtu_exception"] == .null)
+        #expect(json["flush"] == .null)
+        #expect(json["source"] == .null)
+        #expect(json["family"] == .string("ipv6"))
+        #expect(try Contract.decode(RouteInfo.self, from: json) == r)
         #expect(r.effectiveMTU == 1500)
     }
 
     @Test func effectiveMTUPrefersExceptionThenRouteMetric() throws {
-        var r = RouteInfo(destination: "192.0.2.9", address: try #require(IPAddress("192.0.2.9")), interface: "eth0", interfaceMTU: 1500)
+        var r = RouteInfo(target: "192.0.2.9", address: try #require(IPAddress("192.0.2.9")), interface: "eth0", interfaceMTU: 1500)
         r.mtu = 1450
         #expect(r.effectiveMTU == 1450)
         r.pmtuException = PMTUException(mtu: 1400, expiresSeconds: 590)
         #expect(r.effectiveMTU == 1400)
-        #expect(r.json["pmtu_exception"] == .object([("mtu", .int(1400)), ("expires_s", .int(590))]))
+        #expect(Contract.json(r)["pmtu_exception"] == .object([("mtu", .int(1400)), ("expires_s", .int(590))]))
         r.flush = RouteFlush(scope: .namespace, removed: nil)
-        #expect(r.json["flush"]?["scope"] == .string("namespace"))
+        #expect(Contract.json(r)["flush"]?["scope"] == .string("namespace"))
         let text = r.text(style: Style(enabled: false))
         #expect(text.contains("pmtu cache     mtu 1400, expires in 590 s"))
         #expect(text.contains("effective mtu  1400"))

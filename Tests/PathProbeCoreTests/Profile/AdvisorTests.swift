@@ -20,8 +20,8 @@ import Testing
 
     @Test func cleanPathGetsNoRecommendation() {
         var f = facts()
-        f.tcp = [.init(port: 443, state: "open", mss: 1460), .init(port: 3389, state: "open", mss: 1460)]
-        f.udp = [.init(port: 3391, state: "open"), .init(port: 3389, state: "open")]
+        f.tcp = [.init(port: 443, state: .open, mss: 1460), .init(port: 3389, state: .open, mss: 1460)]
+        f.udp = [.init(port: 3391, state: .open), .init(port: 3389, state: .open)]
         f.service = .rdp
         let a = Advisor.advise(f)
         #expect(a.recommendations.isEmpty)
@@ -33,9 +33,9 @@ import Testing
         f.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
         let a = Advisor.advise(f)
         #expect(ids(a) == ["interface-mtu", "tcp-mss-clamp", "tcp-mtu-probing"])
-        #expect(a.recommendations[0].value == .int(1400))
-        #expect(a.recommendations[1].value == .int(1360))
-        #expect(a.recommendations[2].value == .int(1))
+        #expect(a.recommendations[0].value == "1400")
+        #expect(a.recommendations[1].value == "1360")
+        #expect(a.recommendations[2].value == "1")
         #expect(a.recommendations[0].linux.first == "ip link set dev eth0 mtu 1400")
         #expect(a.recommendations[0].windows.first?.contains("netsh interface ipv4 set subinterface") == true)
         #expect(a.recommendations[1].linux.first == "iptables -t mangle -A FORWARD -o eth0 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1360")
@@ -43,13 +43,13 @@ import Testing
         #expect(a.recommendations[2].windows.first?.contains("EnablePMTUBHDetect") == true)
         let bh = a.findings.first { $0.id == "pmtu-black-hole" }
         #expect(bh?.severity == .critical)
-        #expect(bh?.summary.contains("after hop 2 (10.0.2.2)") == true)
+        #expect(bh?.message.contains("after hop 2 (10.0.2.2)") == true)
     }
 
     @Test func ipv6BlackHoleAt1380() {
         let a = Advisor.advise(facts(.ipv6, pathMTU: 1380, blackHole: true))
-        #expect(a.recommendations.first { $0.id == "interface-mtu" }?.value == .int(1380))
-        #expect(a.recommendations.first { $0.id == "tcp-mss-clamp" }?.value == .int(1320))
+        #expect(a.recommendations.first { $0.id == "interface-mtu" }?.value == "1380")
+        #expect(a.recommendations.first { $0.id == "tcp-mss-clamp" }?.value == "1320")
         #expect(a.recommendations.first { $0.id == "tcp-mss-clamp" }?.linux.first?.hasPrefix("ip6tables") == true)
         #expect(a.recommendations.first { $0.id == "interface-mtu" }?.windows.first?.contains("ipv6") == true)
     }
@@ -78,11 +78,11 @@ import Testing
     @Test func rdpWithBlockedUDPGetsTCPOnly() {
         var f = facts()
         f.service = .rdp
-        f.udp = [.init(port: 3391, state: "open|filtered"), .init(port: 3389, state: "closed")]
+        f.udp = [.init(port: 3391, state: .openFiltered), .init(port: 3389, state: .closed)]
         let a = Advisor.advise(f)
         #expect(ids(a) == ["tcp-only"])
         let r = a.recommendations[0]
-        #expect(r.value == .string("tcp"))
+        #expect(r.value == "tcp")
         #expect(r.windows.contains { $0.contains("fClientDisableUDP") && $0.contains("/d 1") })
         #expect(r.windows.contains { $0.contains("SelectTransport") })
         #expect(a.findings.map(\.id) == ["udp-blocked"])
@@ -91,14 +91,14 @@ import Testing
     @Test func udpPortsTheServiceDoesNotNeedDoNotCount() {
         var f = facts()
         f.service = .rdp
-        f.udp = [.init(port: 3391, state: "open"), .init(port: 3389, state: "open"), .init(port: 53, state: "closed")]
+        f.udp = [.init(port: 3391, state: .open), .init(port: 3389, state: .open), .init(port: 53, state: .closed)]
         #expect(Advisor.advise(f).recommendations.isEmpty)
     }
 
     @Test func fragmentsDroppedGetsTCPOnly() {
         var f = facts()
         f.service = .openvpn
-        f.udp = [.init(port: 1194, state: "open")]
+        f.udp = [.init(port: 1194, state: .open)]
         f.fragmentsPass = false
         let a = Advisor.advise(f)
         #expect(ids(a) == ["tcp-only"])
@@ -108,7 +108,7 @@ import Testing
 
     @Test func clampedMSSIsReported() {
         var f = facts()
-        f.tcp = [.init(port: 443, state: "open", mss: 1200)]
+        f.tcp = [.init(port: 443, state: .open, mss: 1200)]
         let a = Advisor.advise(f)
         #expect(a.findings.map(\.id) == ["mss-clamped"])
         #expect(a.findings[0].severity == .info)
@@ -147,8 +147,23 @@ import Testing
 
     @Test func findingsAreOrderedBySeverity() {
         var f = facts(pathMTU: 1400, blackHole: true)
-        f.tcp = [.init(port: 443, state: "open", mss: 1200)]
+        f.tcp = [.init(port: 443, state: .open, mss: 1200)]
         let severities = Advisor.advise(f).findings.map(\.severity)
         #expect(severities == severities.sorted(by: >))
+    }
+
+    /// Evidence is always an object, keyed by the names of the result fields it comes from.
+    @Test func evidenceIsAnObjectOfResultFields() throws {
+        var f = facts(pathMTU: 1400, blackHole: true)
+        f.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
+        f.udp = [.init(port: 3391, state: .openFiltered)]
+        f.service = .rdp
+        let a = Advisor.advise(f)
+        let bh = try #require(a.findings.first { $0.id == "pmtu-black-hole" })
+        #expect(bh.evidence[PathMTUResult.CodingKeys.pathMTU] == .int(1400))
+        #expect(bh.evidence[PathMTUResult.CodingKeys.blackHoleHop] == .object([("ttl", .int(2)), ("address", .string("10.0.2.2"))]))
+        let udp = try #require(a.findings.first { $0.id == "udp-blocked" })
+        #expect(try JSONValueEncoder.encode(udp.evidence).serialized() == #"{"udp":[{"port":3391,"state":"open|filtered"}]}"#)
+        for finding in a.findings { #expect(try JSONValueEncoder.encode(finding.evidence).objectValue != nil, "\(finding.id)") }
     }
 }

@@ -40,17 +40,17 @@ import Testing
             p.mss = mss
             r.tcp.append(p)
         }
-        r.judgeMSS(referenceMTU: 1500, source: "local_mtu")
+        r.judgeMSS(referenceMTU: 1500, source: .localMTU)
         #expect(r.tcp.map(\.mssClamped) == [true, false, true])
-        r.judgeMSS(referenceMTU: 1400, source: "responder")
+        r.judgeMSS(referenceMTU: 1400, source: .responder)
         #expect(r.tcp.map(\.mssClamped) == [true, false, false], "1360 is what a 1400 path gives without any clamp")
-        r.judgeMSS(referenceMTU: nil, source: "local_mtu")
+        r.judgeMSS(referenceMTU: nil, source: .localMTU)
         #expect(r.tcp.map(\.mssClamped) == [nil, nil, nil])
         var six = ReachResult(address: IPAddress("fd00:3::2")!, family: .ipv6)
         var p = TCPPortResult(port: 1, state: .open, attempts: 1)
         p.mss = 1440
         six.tcp = [p]
-        six.judgeMSS(referenceMTU: 1500, source: "local_mtu")
+        six.judgeMSS(referenceMTU: 1500, source: .localMTU)
         #expect(six.tcp[0].mssClamped == false, "IPv6: MTU - 60")
     }
 
@@ -187,9 +187,11 @@ import Testing
         h.udp = [3391: .dropped]
         var (r, _) = measure(h, tcp: [443], udp: [3391])
         r.target = "gw"
-        r.judgeMSS(referenceMTU: 1500, source: "local_mtu")
-        let json = try JSON.parse(r.json.serialized())
-        #expect(json["target"] == .string("gw"))
+        r.judgeMSS(referenceMTU: 1500, source: .localMTU)
+        let json = try JSON.parse(Contract.text(r, pretty: false))
+        #expect(json["type"] == .string("reach") && json["schema_version"] == .int(2))
+        #expect(json["target"] == .string("gw") && json["line"] == .null)
+        #expect(json["mss_reference"] == .string("local_mtu"))
         #expect(json["family"] == .string("ipv4"))
         let t = try #require(json["tcp"]?.arrayValue?.first)
         #expect(t["port"] == .int(443) && t["state"] == .string("open") && t["mss"] == .int(1460) && t["mss_clamped"] == .bool(false))
@@ -197,6 +199,8 @@ import Testing
         let u = try #require(json["udp"]?.arrayValue?.first)
         #expect(u["state"] == .string("open|filtered") && u["service"] == .string("dtls") && u["rtt_ms"] == .null)
         #expect(json["responder"] == .null)
+        let back = try Contract.decode(ReachResult.self, from: json)
+        #expect(back.target == "gw" && back.tcp.first?.state == .open && back.udp.first?.state == .openFiltered)
         let text = r.text()
         #expect(text.contains("443  tcp    open"))
         #expect(text.contains("3391  udp    open|filtered"))
