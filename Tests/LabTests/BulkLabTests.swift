@@ -67,11 +67,12 @@ struct BulkLabTests {
 
     func records(_ path: String) throws -> [[String: Any]] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try text.split(separator: "\n").map {
+        return try text.split(separator: "\n").compactMap {
             guard let o = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] else {
                 throw Lab.CommandError(command: "parse", status: 1, output: String($0))
             }
-            return o
+            #expect(o["schema_version"] as? Int == 2 && o["type"] is String, "every record carries the envelope")
+            return o["type"] as? String == "nic" ? nil : o  // bulk profile's first record: the local side, once
         }
     }
 
@@ -244,6 +245,9 @@ struct BulkLabTests {
         #expect(run.status == 0, "\(run.stderr)")
         let recs = try records(output)
         #expect(recs.count == targets.count)
+        let header = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        let nic = try Contract.decode(LocalInventory.self, from: try JSON.parse(header))
+        #expect(nic.interfaces.contains { $0.name == "eth0" }, "the first record is the namespace's nic document")
         for r in recs {
             let address = r["address"] as? String ?? ""
             let want = Self.expectedFast(address)
@@ -251,7 +255,7 @@ struct BulkLabTests {
             #expect(mtu?["path_mtu"] as? Int == want.mtu, "\(address)")
             #expect(mtu?["black_hole"] as? Bool == want.blackHole, "\(address)")
             let recs = (r["recommendations"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) {
-                $0[$1["id"] as? String ?? ""] = $1["value"] as? Int
+                $0[$1["id"] as? String ?? ""] = ($1["value"] as? String).flatMap { Int($0) }
             }
             if want.mtu == 1500 {
                 #expect(recs.isEmpty, "\(address): \(recs)")
@@ -259,7 +263,9 @@ struct BulkLabTests {
                 #expect(recs["interface-mtu"] == want.mtu && recs["tcp-mss-clamp"] == want.mtu - 40, "\(address): \(recs)")
                 #expect((recs["tcp-mtu-probing"] != nil) == want.blackHole, "\(address): \(recs)")
             }
-            #expect(r["report"] as? String == "pathprobe-profile")
+            #expect(r["type"] as? String == "profile")
+            #expect(r["inventory"] is NSNull, "the local side is written once, in the run's nic record")
+            #expect((r["local"] as? [String: Any])?["interface"] as? String == "eth0")
         }
     }
 }

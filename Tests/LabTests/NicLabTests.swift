@@ -38,7 +38,10 @@ enum LabNetns {
     static func pathprobeJSON(_ arguments: [String], in namespace: String) throws -> JSON {
         let r = Lab.pathprobe(arguments + ["--json"], in: namespace)
         try #require(r.status == 0, "pathprobe \(arguments.joined(separator: " ")) exited \(r.status): \(r.stderr)")
-        return try JSON.parse(r.stdout)
+        let json = try JSON.parse(r.stdout)
+        let header = Contract.header(of: json)
+        #expect(header.type == arguments.first && header.version == Contract.schemaVersion, "the document's envelope")
+        return json
     }
 
     static func interface(_ inventory: JSON, _ name: String) -> JSON? {
@@ -108,19 +111,22 @@ struct NicLabTests {
                 ("overhead", .int(50)), ("underlay", .string("u0")), ("underlay_mtu", .int(1400)), ("underlay_family", .string("ipv4")),
                 ("remote", .string("10.71.9.2")), ("max_inner_mtu", .int(1350)),
             ]))
-            #expect(vx4["findings"]?.arrayValue?.map { $0["id"] } == [.string("tunnel-mtu-exceeds-underlay")])
-            #expect(vx4["findings"]?.arrayValue?.first?["severity"] == .string("warning"))
+            // Typed, as a program reads it: each finding once, naming its interface.
+            let typed = try Contract.decode(LocalInventory.self, from: inventory)
+            #expect(typed.findings(of: "vx4").map(\.id) == ["tunnel-mtu-exceeds-underlay"])
+            #expect(typed.findings(of: "vx4").first?.severity == .warning)
+            #expect(typed.findings(of: "vx4").first?.evidence[TunnelInfo.CodingKeys.maxInnerMTU] == nil, "tunnel figures sit under `tunnel`")
 
             let vx6 = try #require(LabNetns.interface(inventory, "vx6"))
             #expect(vx6["mtu"] == .int(1430))
             #expect(vx6["tunnel"]?["overhead"] == .int(70))
             #expect(vx6["tunnel"]?["underlay_family"] == .string("ipv6"))
             #expect(vx6["tunnel"]?["max_inner_mtu"] == .int(1330))
-            #expect(vx6["findings"]?.arrayValue?.count == 1)
+            #expect(typed.findings(of: "vx6").count == 1)
 
             let ok = try #require(LabNetns.interface(inventory, "vxok"))
             #expect(ok["tunnel"]?["max_inner_mtu"] == .int(1450))
-            #expect(ok["findings"] == .array([]))
+            #expect(typed.findings(of: "vxok").isEmpty)
             // No `dev`: the underlay is the egress interface of the route to the remote endpoint.
             #expect(LabNetns.interface(inventory, "vxr")?["tunnel"]?["underlay"] == .string("u1"))
 

@@ -1,4 +1,5 @@
 import Foundation
+import PathProbeCore
 import Testing
 
 /// `pathprobe profile` and `pathprobe diff` in the namespace lab: the advisor's values on real black
@@ -18,7 +19,7 @@ struct ProfileLabTests {
     func recommendations(_ r: [String: Any]) -> [String: Int] {
         var out: [String: Int] = [:]
         for rec in r["recommendations"] as? [[String: Any]] ?? [] {
-            if let id = rec["id"] as? String { out[id] = rec["value"] as? Int ?? -1 }
+            if let id = rec["id"] as? String { out[id] = (rec["value"] as? String).flatMap { Int($0) } ?? -1 }
         }
         return out
     }
@@ -30,6 +31,9 @@ struct ProfileLabTests {
         guard let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any] else {
             throw Lab.CommandError(command: "profile \(args)", status: run.status, output: run.stderr)
         }
+        // The `profile` document reads back typed, as diff reads it.
+        let typed = try Contract.decode(ProfileReport.self, from: try JSON.parse(run.stdout))
+        #expect(typed.mtu.pathMTU == (object["mtu"] as? [String: Any])?["path_mtu"] as? Int)
         if let file { try run.stdout.write(toFile: file, atomically: true, encoding: .utf8) }
         return (object, seconds)
     }
@@ -92,9 +96,11 @@ struct ProfileLabTests {
         #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
         let d = try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any]
         let changes = d?["changes"] as? [[String: Any]] ?? []
-        #expect(changes.contains { $0["field"] as? String == "black hole" && $0["change"] as? String == "better" })
-        #expect(changes.contains { $0["field"] as? String == "recommendation interface-mtu" && $0["change"] as? String == "removed" })
-        #expect(changes.contains { $0["field"] as? String == "eth0 mtu" && $0["after"] as? String == "\(mtu)" })
+        #expect(changes.contains { $0["field"] as? String == "black_hole" && $0["change"] as? String == "better" })
+        #expect(changes.contains { $0["field"] as? String == "recommendations" && $0["id"] as? String == "interface-mtu"
+            && $0["change"] as? String == "removed" && $0["after"] is NSNull })
+        #expect(changes.contains { $0["field"] as? String == "mtu" && $0["interface"] as? String == "eth0" && $0["after"] as? String == "\(mtu)" })
+        #expect(d?["type"] as? String == "diff" && d?["schema_version"] as? Int == 2)
     }
 
     /// UDP dropped on a router: tcp-only appears, and against the clean report diff exits 1.
@@ -126,7 +132,7 @@ struct ProfileLabTests {
         _ = try profile(lab, [LabTopology.server6], file: other)
         try "{\"hello\": 1}".write(toFile: junk, atomically: true, encoding: .utf8)
         let text = try String(contentsOfFile: report, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"schema_version\": 1", with: "\"schema_version\": 99")
+        try text.replacingOccurrences(of: "\"schema_version\": 2", with: "\"schema_version\": 99")
             .write(toFile: future, atomically: true, encoding: .utf8)
         for (args, expected) in [([junk, report], "not a pathprobe profile report"),
                                  ([report, other], "different targets"),

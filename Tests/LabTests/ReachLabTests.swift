@@ -64,7 +64,9 @@ final class ReachLab {
     func reach(_ arguments: [String], asUser user: String? = nil) throws -> JSON {
         let run = Lab.pathprobe(["reach", "--json"] + arguments, in: client, asUser: user)
         guard run.status == 0 else { throw Lab.CommandError(command: "reach \(arguments)", status: run.status, output: run.stderr) }
-        return try JSON.parse(run.stdout)
+        let json = try JSON.parse(run.stdout)
+        _ = try Contract.decode(ReachResult.self, from: json)  // the contract's `reach` document, typed
+        return json
     }
 }
 
@@ -105,18 +107,18 @@ struct ReachLabTests {
         #expect(r.port("tcp", 9004)?["icmp"]?.isNull == true)
         let rejected = try #require(r.port("tcp", 9005))
         #expect(rejected["state"]?.stringValue == "filtered")
-        #expect(rejected["icmp"]?["type"]?.intValue == (v4 ? 3 : 1))
-        #expect(rejected["icmp"]?["code"]?.intValue == (v4 ? 13 : 1))
+        #expect(rejected["icmp"]?["icmp_type"]?.intValue == (v4 ? 3 : 1))
+        #expect(rejected["icmp"]?["icmp_code"]?.intValue == (v4 ? 13 : 1))
         #expect(rejected["icmp"]?["from"]?.stringValue == server)
 
         #expect(r.port("udp", 7)?["state"]?.stringValue == "open")
         #expect(r.port("udp", 9001)?["state"]?.stringValue == "open|filtered")
         let closed = try #require(r.port("udp", 9002))
         #expect(closed["state"]?.stringValue == "closed")
-        #expect(closed["icmp"]?["code"]?.intValue == (v4 ? 3 : 4))
+        #expect(closed["icmp"]?["icmp_code"]?.intValue == (v4 ? 3 : 4))
         let prohibited = try #require(r.port("udp", 9003))
         #expect(prohibited["state"]?.stringValue == "filtered")
-        #expect(prohibited["icmp"]?["code"]?.intValue == (v4 ? 13 : 1))
+        #expect(prohibited["icmp"]?["icmp_code"]?.intValue == (v4 ? 13 : 1))
         #expect(r["responder"]?.isNull == true)
         #expect(r["tcp_probe"]?.stringValue == "syn")
 

@@ -64,7 +64,7 @@ struct RouteLabTests {
         let ip = try Self.triggerPacketTooBig(server, family: family, in: client)
         #expect(ip["metrics"]?.arrayValue?.first?["mtu"] == .int(1400))
         let route = try Self.route([server], in: client)
-        #expect(route["destination"] == .string(server))
+        #expect(route["target"] == .string(server))
         #expect(route["family"] == .string(family.rawValue))
         #expect(route["interface"] == ip["dev"])
         #expect(route["interface_mtu"] == .int(1500))
@@ -82,7 +82,7 @@ struct RouteLabTests {
         let lookup = Lab.pathprobe(["route", "--json", server], in: client, asUser: "nobody")
         #expect(lookup.status == 0, "\(lookup.stderr)")
         let refused = Lab.pathprobe(["route", "--flush", server], in: client, asUser: "nobody")
-        #expect(refused.status == 2)
+        #expect(refused.status == 3, "a missing privilege is the environment: exit 3")
         #expect(refused.stderr.hasPrefix("pathprobe: flushing cached PMTU exceptions needs root"))
         #expect(try Self.ipRouteGet(server, in: client)?["expires"] != nil)
 
@@ -145,7 +145,7 @@ struct RouteLabTests {
                 #expect(r.stderr.split(separator: "\n").count == 1, "\(arguments): \(r.stderr)")
             }
             let lo = try Self.route(["::1"], in: n)
-            #expect(lo["type"] == .string("local"))
+            #expect(lo["route_type"] == .string("local"))
             #expect(lo["interface"] == .string("lo"))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PathProbeCore
 import Testing
 
 /// One client - r1 - r2 - server lab built with scripts/lab.sh, torn down by `down()`.
@@ -44,6 +45,8 @@ struct LabTopology {
             throw Lab.CommandError(command: "pathprobe \(args.joined(separator: " "))", status: run.status,
                                    output: run.stdout + run.stderr)
         }
+        // Every document carries the contract's envelope: its type (the command) and schema_version.
+        #expect(object["type"] as? String == args.first && object["schema_version"] as? Int == 2, "\(args): envelope")
         return object
     }
 }
