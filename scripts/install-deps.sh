@@ -6,6 +6,7 @@ packages=(
     pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev  # build: netlink
     iproute2 iptables nftables ethtool iputils-ping util-linux  # the namespace lab
     python3                                                     # lab services
+    python3-jsonschema                                          # the JSON contract test (docs/schemas)
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
 )
 missing=()
