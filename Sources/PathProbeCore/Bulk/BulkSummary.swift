@@ -115,7 +115,7 @@ public struct BulkSummary: ContractDocument, Sendable {
         case records, errors, status
         case alreadyDone = "already_done"
         case duplicates
-        case pathMTU = "path_mtu"
+        // then `path_mtu` (the histogram of the records' field of that name)
         case blackHoles = "black_holes"
         case ports
         case probesSent = "probes_sent"
@@ -137,8 +137,9 @@ public struct BulkSummary: ContractDocument, Sendable {
         }
         try c.encode(alreadyDone, forKey: .alreadyDone)
         try c.encode(duplicates, forKey: .duplicates)
-        try c.encode(pathMTUs.sorted { $0.key > $1.key }.map { Histogram(mtu: $0.key, targets: $0.value, blackHoles: blackHolesByMTU[$0.key] ?? 0) },
-                     forKey: .pathMTU)
+        var histogram = encoder.container(keyedBy: PathMTUResult.CodingKeys.self)
+        try histogram.encode(pathMTUs.sorted { $0.key > $1.key }.map { Histogram(mtu: $0.key, targets: $0.value, blackHoles: blackHolesByMTU[$0.key] ?? 0) },
+                             forKey: .pathMTU)
         try c.encode(blackHoles, forKey: .blackHoles)
         try c.encode(portStates.sorted { $0.key < $1.key }.map { PortCount(proto: $0.key.proto.stringValue, port: Int($0.key.port), states: $0.value) },
                      forKey: .ports)

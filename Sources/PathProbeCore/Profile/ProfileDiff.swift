@@ -23,15 +23,31 @@ public struct ProfileDiff: ContractDocument, Sendable {
         public var change: Verdict
     }
 
-    /// Which report and when.
+    /// Which report and when: its fields under the report's names.
     public struct Side: Codable, Sendable {
         public var target: String
         public var address: IPAddress
         public var startedAt: String
 
-        enum CodingKeys: String, CodingKey {
-            case target, address
-            case startedAt = "started_at"
+        init(target: String, address: IPAddress, startedAt: String) {
+            self.target = target
+            self.address = address
+            self.startedAt = startedAt
+        }
+
+        public init(from decoder: Decoder) throws {
+            let envelope = try decoder.container(keyedBy: Contract.EnvelopeKey.self)
+            let c = try decoder.container(keyedBy: ProfileReport.CodingKeys.self)
+            self.init(target: try envelope.decode(String.self, forKey: .target), address: try c.decode(IPAddress.self, forKey: .address),
+                      startedAt: try c.decode(String.self, forKey: .startedAt))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var envelope = encoder.container(keyedBy: Contract.EnvelopeKey.self)
+            try envelope.encode(target, forKey: .target)
+            var c = encoder.container(keyedBy: ProfileReport.CodingKeys.self)
+            try c.encode(address, forKey: .address)
+            try c.encode(startedAt, forKey: .startedAt)
         }
     }
 

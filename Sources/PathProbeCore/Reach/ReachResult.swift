@@ -65,14 +65,36 @@ public enum TCPProbeMethod: String, Codable, Sendable {
     case connect
 }
 
-/// Where the path MTU that `mss_clamped` was judged against came from.
-public enum MSSReference: String, Codable, Sendable {
+/// Where the path MTU that `mss_clamped` was judged against came from; in JSON the name of the
+/// field it came from (`path_mtu`, `responder`, `local_mtu`).
+public enum MSSReference: Codable, Sendable, CaseIterable {
     /// A measured path MTU (`--path-mtu`, or profile's own measurement).
-    case pathMTU = "path_mtu"
+    case pathMTU
     /// The responder's down path MTU.
     case responder
     /// The egress interface MTU (an upper bound).
-    case localMTU = "local_mtu"
+    case localMTU
+
+    public var field: any CodingKey {
+        switch self {
+        case .pathMTU: return PathMTUResult.CodingKeys.pathMTU
+        case .responder: return ReachResult.CodingKeys.responder
+        case .localMTU: return PathMTUResult.CodingKeys.localMTU
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let r = Self.allCases.first(where: { $0.field.stringValue == name }) else {
+            throw JSONDecodingError(decoder.codingPath, "unknown mss_reference '\(name)'")
+        }
+        self = r
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(field.stringValue)
+    }
 }
 
 public struct TCPPortResult: Codable, Sendable {
