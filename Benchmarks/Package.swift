@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "PathProbeCore", package: "pathprobe"),
                 .product(name: "PathProbeEngine", package: "pathprobe"),
+                .product(name: "PathProbeKit", package: "pathprobe"),
             ],
             path: "PathProbeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

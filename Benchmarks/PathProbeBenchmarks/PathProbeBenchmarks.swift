@@ -1,5 +1,6 @@
 import Benchmark
 import PathProbeCore
+import PathProbeKit
 
 // pathprobe's micro-benchmarks (ordo-one/benchmark). Each area registers its own group, so more can
 // be added next to these (e.g. an engine echo benchmark: `EngineBenchmarks.register()`).
@@ -49,9 +50,14 @@ enum BulkBenchmarks {
         return r
     }
 
-    static let jsonLinesFile: [UInt8] = Array(results.enumerated().map { i, r in
-        BulkRecord.jsonLine(BulkRecord.withLine(r.json, line: i + 1))
-    }.joined().utf8)
+    /// The results as bulk records (`line` set).
+    static let records: [BulkRecord] = results.enumerated().map { i, r in
+        var r = r
+        r.line = i + 1
+        return .mtu(r)
+    }
+
+    static let jsonLinesFile: [UInt8] = Array(records.map(\.jsonLine).joined().utf8)
 
     static func register() {
         Benchmark("Bulk read and expand 14k targets", configuration: configuration()) { b in
@@ -77,20 +83,16 @@ enum BulkBenchmarks {
         Benchmark("Bulk JSON Lines records for 10k mtu results", configuration: configuration()) { b in
             for _ in b.scaledIterations {
                 var bytes = 0
-                for (i, r) in results.enumerated() {
-                    bytes += BulkRecord.jsonLine(BulkRecord.withLine(r.json, line: i + 1)).utf8.count
-                }
+                for r in records { bytes += r.jsonLine.utf8.count }
                 blackHole(bytes)
             }
         }
 
         Benchmark("Bulk CSV rows for 10k mtu results", configuration: configuration()) { b in
-            let mode = BulkMTUMode(settings: .init())
+            let mode = try! BulkModeKind.mtu.make(ProfileArguments.parse([]), traceHops: false, sizesPerRound: nil)
             for _ in b.scaledIterations {
                 var bytes = 0
-                for (i, r) in results.enumerated() {
-                    bytes += BulkCSV.line(mode.csvFields(for: BulkRecord.withLine(r.json, line: i + 1))).utf8.count
-                }
+                for r in records { bytes += BulkCSV.line(mode.csvFields(for: r)).utf8.count }
                 blackHole(bytes)
             }
         }
@@ -109,12 +111,10 @@ enum BulkBenchmarks {
         }
 
         Benchmark("Bulk summary of 10k records", configuration: configuration()) { b in
-            let mode = BulkMTUMode(settings: .init())
-            let records = results.map(\.json)
             b.startMeasurement()
             for _ in b.scaledIterations {
                 var summary = BulkSummary(mode: "mtu")
-                for r in records { mode.tally(r, into: &summary) }
+                for r in records { summary.add(r) }
                 blackHole(summary.text())
             }
         }

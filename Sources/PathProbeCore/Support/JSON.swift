@@ -67,7 +67,7 @@ public enum JSON: Equatable, Sendable {
 
     public func serialized(pretty: Bool = false) -> String {
         var out = ""
-        out.reserveCapacity(256)
+        out.reserveCapacity(512)
         write(into: &out, pretty: pretty, indent: 0)
         return out
     }
@@ -111,6 +111,12 @@ public enum JSON: Equatable, Sendable {
 
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escape: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -60,53 +60,65 @@ public struct DynamicKey: CodingKey {
 
 // MARK: - encoding
 
-/// What one encoder has produced so far: a value, or an object / array still being filled.
+/// What one encoder has produced so far: a value, or an object / array still being filled. Values
+/// are kept inline (`Slot.value`): only nested objects and arrays get a node of their own.
 final class EncodedNode {
-    enum Content {
-        case none
+    enum Kind { case none, value, object, array }
+
+    enum Slot {
         case value(JSON)
-        case object([(String, EncodedNode)])
-        case array([EncodedNode])
+        case node(EncodedNode)
+        var json: JSON {
+            switch self {
+            case let .value(v): return v
+            case let .node(n): return n.json
+            }
+        }
     }
 
-    var content = Content.none
+    var kind = Kind.none
+    var value = JSON.null
+    var fields: [(String, Slot)] = []
+    var items: [Slot] = []
 
-    init() {}
-    init(_ v: JSON) { content = .value(v) }
+    func set(_ v: JSON) {
+        kind = .value
+        value = v
+    }
 
-    func set(_ v: JSON) { content = .value(v) }
+    func set(_ slot: Slot) {
+        switch slot {
+        case let .value(v): set(v)
+        case let .node(n):
+            kind = n.kind
+            value = n.value
+            fields = n.fields
+            items = n.items
+        }
+    }
 
     var json: JSON {
-        switch content {
+        switch kind {
         case .none: return .null
-        case let .value(v): return v
-        case let .object(fields): return .object(fields.map { ($0.0, $0.1.json) })
-        case let .array(items): return .array(items.map(\.json))
+        case .value: return value
+        case .object: return .object(fields.map { ($0.0, $0.1.json) })
+        case .array: return .array(items.map(\.json))
         }
     }
 
-    func append(key: String, _ node: EncodedNode) {
-        if case var .object(fields) = content {
-            content = .none
-            if let i = fields.firstIndex(where: { $0.0 == key }) { fields[i].1 = node } else { fields.append((key, node)) }
-            content = .object(fields)
-        } else {
-            content = .object([(key, node)])
-        }
+    /// Keys arrive once each (a type encodes each of its keys once), in order.
+    func append(key: String, _ slot: Slot) {
+        kind = .object
+        fields.append((key, slot))
     }
 
-    func appendItem(_ node: EncodedNode) {
-        if case var .array(items) = content {
-            content = .none
-            items.append(node)
-            content = .array(items)
-        } else {
-            content = .array([node])
-        }
+    func appendItem(_ slot: Slot) {
+        kind = .array
+        items.append(slot)
     }
 
-    func makeObject() { if case .object = content {} else { content = .object([]) } }
-    func makeArray() { if case .array = content {} else { content = .array([]) } }
+    func makeObject() { if kind != .object { kind = .object; fields.reserveCapacity(24) } }
+    func makeArray() { if kind != .array { kind = .array } }
 }
 
 final class ValueEncoder: Encoder {
@@ -128,20 +140,21 @@ final class ValueEncoder: Encoder {
 
     func singleValueContainer() -> SingleValueEncodingContainer { SingleContainer(node: storage, codingPath: codingPath) }
 
-    /// The node for one value: primitives directly, everything else through its own encode(to:).
-    static func node<T: Encodable>(_ value: T, path: [CodingKey]) throws -> EncodedNode {
+    /// One value: primitives inline, everything else through its own encode(to:) (the coding path
+    /// is only built for those).
+    static func slot<T: Encodable>(_ value: T, path: [CodingKey], key: CodingKey?) throws -> EncodedNode.Slot {
         switch value {
-        case let v as String: return EncodedNode(.string(v))
-        case let v as Int: return EncodedNode(.int(v))
-        case let v as Bool: return EncodedNode(.bool(v))
-        case let v as Double: return EncodedNode(JSONValueEncoder.rounded(v))
-        case let v as JSON: return EncodedNode(v)
-        case let v as any BinaryInteger: return EncodedNode(.int(Int(v)))
-        case let v as Float: return EncodedNode(JSONValueEncoder.rounded(Double(v)))
+        case let v as String: return .value(.string(v))
+        case let v as Int: return .value(.int(v))
+        case let v as Bool: return .value(.bool(v))
+        case let v as Double: return .value(JSONValueEncoder.rounded(v))
+        case let v as JSON: return .value(v)
+        case let v as any BinaryInteger: return .value(.int(Int(v)))
+        case let v as Float: return .value(JSONValueEncoder.rounded(Double(v)))
         default:
-            let e = ValueEncoder(codingPath: path)
+            let e = ValueEncoder(codingPath: key.map { path + [$0] } ?? path)
             try value.encode(to: e)
-            return e.storage
+            return .node(e.storage)
         }
     }
 
@@ -149,14 +162,15 @@ final class ValueEncoder: Encoder {
         let node: EncodedNode
         let codingPath: [CodingKey]
 
-        mutating func encodeNil(forKey key: Key) throws { node.append(key: key.stringValue, EncodedNode(.null)) }
+        mutating func encodeNil(forKey key: Key) throws { node.append(key: key.stringValue, .value(.null)) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            node.append(key: key.stringValue, try ValueEncoder.node(value, path: codingPath + [key]))
+            node.append(key: key.stringValue, try ValueEncoder.slot(value, path: codingPath, key: key))
         }
         // Every documented key is always present: nil is written as null (every overload, since the
         // standard library's defaults leave the key out).
         private mutating func present<T: Encodable>(_ value: T?, _ key: Key) throws {
-            node.append(key: key.stringValue, try value.map { try ValueEncoder.node($0, path: codingPath + [key]) } ?? EncodedNode(.null))
+            guard let value else { return node.append(key: key.stringValue, .value(.null)) }
+            try encode(value, forKey: key)
         }
         mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try present(value, key) }
@@ -177,13 +191,13 @@ final class ValueEncoder: Encoder {
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             let child = EncodedNode()
             child.makeObject()
-            node.append(key: key.stringValue, child)
+            node.append(key: key.stringValue, .node(child))
             return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath + [key]))
         }
         mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
             let child = EncodedNode()
             child.makeArray()
-            node.append(key: key.stringValue, child)
+            node.append(key: key.stringValue, .node(child))
             return UnkeyedContainer(node: child, codingPath: codingPath + [key])
         }
         mutating func superEncoder() -> Encoder { ValueEncoder(codingPath: codingPath) }
@@ -193,23 +207,20 @@ final class ValueEncoder: Encoder {
     struct UnkeyedContainer: UnkeyedEncodingContainer {
         let node: EncodedNode
         let codingPath: [CodingKey]
-        var count: Int {
-            if case let .array(items) = node.content { return items.count }
-            return 0
-        }
+        var count: Int { node.items.count }
 
-        mutating func encodeNil() throws { node.appendItem(EncodedNode(.null)) }
-        mutating func encode<T: Encodable>(_ value: T) throws { node.appendItem(try ValueEncoder.node(value, path: codingPath)) }
+        mutating func encodeNil() throws { node.appendItem(.value(.null)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { node.appendItem(try ValueEncoder.slot(value, path: codingPath, key: nil)) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             let child = EncodedNode()
             child.makeObject()
-            node.appendItem(child)
+            node.appendItem(.node(child))
             return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath))
         }
         mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
             let child = EncodedNode()
             child.makeArray()
-            node.appendItem(child)
+            node.appendItem(.node(child))
             return UnkeyedContainer(node: child, codingPath: codingPath)
         }
         mutating func superEncoder() -> Encoder { ValueEncoder(codingPath: codingPath) }
@@ -219,10 +230,7 @@ final class ValueEncoder: Encoder {
         let node: EncodedNode
         let codingPath: [CodingKey]
         mutating func encodeNil() throws { node.set(.null) }
-        mutating func encode<T: Encodable>(_ value: T) throws {
-            let n = try ValueEncoder.node(value, path: codingPath)
-            node.content = n.content
-        }
+        mutating func encode<T: Encodable>(_ value: T) throws { node.set(try ValueEncoder.slot(value, path: codingPath, key: nil)) }
     }
 }
 
