@@ -18,6 +18,8 @@ final class NetlinkSocket {
             nl_socket_free(h)
             throw NetlinkError.system("nl_connect(NETLINK_ROUTE)", reason: NetlinkSocket.libnlText(rc))
         }
+        // Only changes ask for an ACK (see `request`): a GET costs one send and one receive.
+        nl_socket_disable_auto_ack(h)
         handle = h
     }
 
@@ -40,7 +42,7 @@ final class NetlinkSocket {
     /// kernel's acknowledgement.
     func request(type: Int, header: [UInt8], attributes: [(type: Int, value: [UInt8])] = [], dump: Bool = false,
                  ack: Bool = false) throws -> [NetlinkMessage] {
-        guard let msg = nlmsg_alloc_simple(Int32(type), dump ? NLM_F_DUMP : 0) else {
+        guard let msg = nlmsg_alloc_simple(Int32(type), (dump ? NLM_F_DUMP : 0) | (ack ? NLM_F_ACK : 0)) else {
             throw NetlinkError.system("nlmsg_alloc_simple", reason: "out of memory")
         }
         defer { nlmsg_free(msg) }
@@ -67,18 +69,11 @@ final class NetlinkSocket {
                 }
                 return Int32(NL_STOP.rawValue)
             }, context)
-            // Every request asks for an ACK (libnl's default), which keeps libnl's sequence checks in step:
-            // a change gets only the ACK, a GET its answer then the ACK, a dump its parts then NLMSG_DONE;
-            // an error replaces the ACK.
+            // A change asks for an ACK and gets only that; a GET gets its answer (or an error), a dump
+            // its parts then NLMSG_DONE. libnl checks the sequence numbers.
             let sent = nl_send_auto(handle, msg)
             guard sent >= 0 else { throw NetlinkError.system("nl_send_auto", reason: NetlinkSocket.libnlText(sent)) }
-            var rc: Int32
-            if ack {
-                rc = nl_wait_for_ack(handle)
-            } else {
-                rc = nl_recvmsgs_default(handle)
-                if rc >= 0, !dump, exchange.kernelErrno == 0 { rc = nl_wait_for_ack(handle) }
-            }
+            let rc = ack ? nl_wait_for_ack(handle) : nl_recvmsgs_default(handle)
             if exchange.kernelErrno != 0 { throw KernelError(errno: exchange.kernelErrno) }
             guard rc >= 0 else { throw NetlinkError.system("nl_recvmsgs", reason: NetlinkSocket.libnlText(rc)) }
             return exchange.messages

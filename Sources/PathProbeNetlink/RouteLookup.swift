@@ -52,6 +52,13 @@ public enum RouteLookup {
         }
 
         public func lookup(to address: IPAddress, interface: String? = nil) throws -> Egress {
+            if let recent = RecentEgress.shared.find(address, interface) { return recent }
+            let egress = try query(address, interface)
+            RecentEgress.shared.keep(egress, interface)
+            return egress
+        }
+
+        private func query(_ address: IPAddress, _ interface: String?) throws -> Egress {
             let socket = try self.socket
             var oif: Int? = nil
             if let interface {
@@ -69,7 +76,9 @@ public enum RouteLookup {
         public func route(to address: IPAddress, target: String, interface: String? = nil) throws -> (info: RouteInfo, egress: Egress) {
             let socket = try self.socket
             let oif = try interface.map { try socket.interfaceIndex(named: $0) }
-            return try socket.routeInfo(address, destination: target, outputInterface: oif)
+            let found = try socket.routeInfo(address, destination: target, outputInterface: oif)
+            RecentEgress.shared.keep(found.egress, interface)
+            return found
         }
 
         private func link(_ index: Int) throws -> LinkRecord? {
@@ -217,4 +226,47 @@ public struct Egress: Sendable, Equatable {
 
     /// The egress to `destination`, nil when there is no route.
     public static func egress(to destination: IPAddress) -> Egress? { try? RouteLookup.egress(to: destination) }
+}
+
+/// The egresses looked up in the last second, shared by every lookup in the process: a bulk target's
+/// egress is looked up once, and the engine's SYN socket, asking for the same destination a moment
+/// later, gets the same answer. Entries older than `lifetime` are looked up again.
+final class RecentEgress: @unchecked Sendable {
+    static let shared = RecentEgress()
+    static let lifetime: Int64 = 1_000_000_000
+    static let capacity = 16384
+
+    private struct Key: Hashable {
+        var address: IPAddress
+        var interface: String?
+    }
+
+    private var entries: [Key: (egress: Egress, at: Int64)] = [:]
+    private var lock = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&lock, nil) }
+
+    private static func now() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+
+    func find(_ address: IPAddress, _ interface: String?) -> Egress? {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard let e = entries[Key(address: address, interface: interface)], Self.now() - e.at < Self.lifetime else { return nil }
+        return e.egress
+    }
+
+    func keep(_ egress: Egress, _ interface: String?) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if entries.count >= Self.capacity {
+            let now = Self.now()
+            entries = entries.filter { now - $0.value.at < Self.lifetime }
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        }
+        entries[Key(address: egress.destination, interface: interface)] = (egress, Self.now())
+    }
 }
