@@ -143,12 +143,15 @@ final class ValueEncoder: Encoder {
     /// One value: primitives inline, everything else through its own encode(to:) (the coding path
     /// is only built for those).
     static func slot<T: Encodable>(_ value: T, path: [CodingKey], key: CodingKey?) throws -> EncodedNode.Slot {
+        // Metatype checks first (cheap), then the encoder's own value types.
+        if T.self == String.self { return .value(.string(value as! String)) }
+        if T.self == Int.self { return .value(.int(value as! Int)) }
+        if T.self == Bool.self { return .value(.bool(value as! Bool)) }
+        if T.self == Double.self { return .value(JSONValueEncoder.rounded(value as! Double)) }
+        if T.self == JSON.self { return .value(value as! JSON) }
+        if T.self == UInt16.self { return .value(.int(Int(value as! UInt16))) }
+        if T.self == UInt8.self { return .value(.int(Int(value as! UInt8))) }
         switch value {
-        case let v as String: return .value(.string(v))
-        case let v as Int: return .value(.int(v))
-        case let v as Bool: return .value(.bool(v))
-        case let v as Double: return .value(JSONValueEncoder.rounded(v))
-        case let v as JSON: return .value(v)
         case let v as any BinaryInteger: return .value(.int(Int(v)))
         case let v as Float: return .value(JSONValueEncoder.rounded(Double(v)))
         default:
@@ -173,21 +176,28 @@ final class ValueEncoder: Encoder {
             try encode(value, forKey: key)
         }
         mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .bool($0) } ?? .null)) }
+        mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .string($0) } ?? .null)) }
+        mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { JSONValueEncoder.rounded($0) } ?? .null)) }
         mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .int($0) } ?? .null)) }
         mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .int(Int($0)) } ?? .null)) }
         mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .int(Int($0)) } ?? .null)) }
+        mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { node.append(key: key.stringValue, .value(value.map { .int(Int($0)) } ?? .null)) }
         mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try present(value, key) }
 
+        mutating func encode(_ value: Bool, forKey key: Key) throws { node.append(key: key.stringValue, .value(.bool(value))) }
+        mutating func encode(_ value: String, forKey key: Key) throws { node.append(key: key.stringValue, .value(.string(value))) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { node.append(key: key.stringValue, .value(JSONValueEncoder.rounded(value))) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { node.append(key: key.stringValue, .value(.int(value))) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { node.append(key: key.stringValue, .value(.int(Int(value)))) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { node.append(key: key.stringValue, .value(.int(Int(value)))) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { node.append(key: key.stringValue, .value(.int(Int(value)))) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             let child = EncodedNode()
             child.makeObject()
