@@ -21,7 +21,9 @@ public enum RouteLookup {
     public static func route(to address: IPAddress, target: String, interface: String? = nil) throws -> (info: RouteInfo, egress: Egress) {
         let socket = try NetlinkSocket()
         let oif = try interface.map { try socket.interfaceIndex(named: $0) }
-        return try socket.routeInfo(address, destination: target, outputInterface: oif)
+        let found = try socket.routeInfo(address, destination: target, outputInterface: oif)
+        RecentEgress.shared.keep(found.egress, interface)
+        return found
     }
 
     /// The egress of a probe to `address`: the kernel's route (RTM_GETROUTE, as `ip route get`):
