@@ -132,49 +132,4 @@ public struct RouteInfo: TargetDocument, Sendable, Equatable {
                   pmtuException: try c.decodeIfPresent(PMTUException.self, forKey: .pmtuException),
                   flush: try c.decodeIfPresent(RouteFlush.self, forKey: .flush))
     }
-
-    public func text(style: Style) -> String {
-        var lines: [(String, String)] = []
-        let dest = target == address.description ? target : "\(target) (\(address))"
-        lines.append(("destination", dest))
-        var route = [prefix ?? "-"]
-        if let gateway { route.append("via \(gateway)") }
-        if let interface { route.append("dev \(interface)") }
-        if let source { route.append("src \(source)") }
-        if let table { route.append("table \(RouteInfo.tableName(table))") }
-        if routeType != "unicast" { route.insert(routeType, at: 0) }
-        lines.append(("route", route.joined(separator: " ")))
-        lines.append(("interface mtu", interfaceMTU.map(String.init) ?? "-"))
-        lines.append(("route mtu", mtu.map { "\($0)" + (mtuLocked ? " (locked)" : "") } ?? "-"))
-        lines.append(("advmss", advmss.map(String.init) ?? "-"))
-        if let e = pmtuException {
-            lines.append(("pmtu cache", style.yellow("mtu \(e.mtu), expires in \(e.expiresSeconds) s")))
-        } else {
-            lines.append(("pmtu cache", "none"))
-        }
-        lines.append(("effective mtu", effectiveMTU.map { style.bold(String($0)) } ?? "-"))
-        if let flush {
-            let what = flush.removed.map { "removed mtu \($0.mtu) (it had \($0.expiresSeconds) s to live)" } ?? "nothing was cached"
-            let scope = flush.scope == .namespace ? "every IPv4 exception in this namespace" : "this destination"
-            lines.append(("flushed", "\(what); scope: \(scope)"))
-        }
-        let width = lines.map(\.0.count).max() ?? 0
-        return lines.map { $0.0 + String(repeating: " ", count: width + 2 - $0.0.count) + $0.1 }.joined(separator: "\n")
-    }
-
-    /// RTN_* route types as `ip route` names them.
-    public static func typeName(_ rtnType: Int) -> String {
-        let names = ["unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
-                     "prohibit", "throw", "nat", "xresolve"]
-        return rtnType >= 0 && rtnType < names.count ? names[rtnType] : String(rtnType)
-    }
-
-    static func tableName(_ id: Int) -> String {
-        switch id {
-        case 253: return "default"
-        case 254: return "main"
-        case 255: return "local"
-        default: return String(id)
-        }
-    }
 }
