@@ -18,6 +18,8 @@ public protocol BulkMode {
     var csvColumns: [BulkColumn] { get }
     /// JSON Lines records written before the first target's (bulk profile: the `nic` record).
     func headerRecords() -> [JSON]
+    /// The CSV fields of one record, in `csvColumns` order.
+    func csvFields(for record: BulkRecord) -> [String]
     /// A fresh measurement for one resolved target. A thrown error turns the target into an error record.
     func makeMeasurement(for target: BulkTarget, egress: RouteLookup.Cache) throws(PathProbeError) -> any BulkMeasurement
 }
@@ -25,7 +27,6 @@ public protocol BulkMode {
 public extension BulkMode {
     func headerRecords() -> [JSON] { [] }
 
-    /// The CSV fields of one record, in `csvColumns` order.
     func csvFields(for record: BulkRecord) -> [String] { BulkCSV.fields(of: record.json, columns: csvColumns) }
 }
 
@@ -144,23 +145,25 @@ public struct BulkReachMode: BulkMode {
         return (tcp.isEmpty ? [] : [.tcpSyn(port: 0)]) + (udp.isEmpty ? [] : [.udp(port: 0)])
     }
 
-    /// One column per port ("tcp.443", "udp.3391") holding its state.
+    /// One column per port ("tcp/443", "udp/3391") holding its state.
     public var csvColumns: [BulkColumn] {
         let (tcp, udp) = arguments.ports
         typealias Key = ReachResult.CodingKeys
         return [BulkColumn(Envelope.target), BulkColumn(Envelope.line), BulkColumn(Key.address), BulkColumn(Key.family)]
-            + tcp.map { BulkColumn(path: [Key.tcp.stringValue, String($0)]) } + udp.map { BulkColumn(path: [Key.udp.stringValue, String($0)]) }
+            + tcp.map { BulkColumn(path: [Self.portColumn(.tcp, $0)]) } + udp.map { BulkColumn(path: [Self.portColumn(.udp, $0)]) }
             + [BulkColumn(Key.probesSent), BulkColumn(Key.durationMs), BulkColumn(BulkError.CodingKeys.error)]
     }
 
     public func csvFields(for record: BulkRecord) -> [String] {
         guard case let .reach(r) = record else { return BulkCSV.fields(of: record.json, columns: csvColumns) }
         var states: [String: String] = [:]
-        for p in r.tcp { states["\(ReachResult.CodingKeys.tcp.stringValue).\(p.port)"] = p.state.rawValue }
-        for p in r.udp { states["\(ReachResult.CodingKeys.udp.stringValue).\(p.port)"] = p.state.rawValue }
+        for p in r.tcp { states[Self.portColumn(.tcp, p.port)] = p.state.rawValue }
+        for p in r.udp { states[Self.portColumn(.udp, p.port)] = p.state.rawValue }
         let json = record.json
         return csvColumns.map { states[$0.name] ?? BulkCSV.cell(BulkCSV.value(json, at: $0)) }
     }
+
+    static func portColumn(_ proto: ReachResult.CodingKeys, _ port: UInt16) -> String { "\(proto.stringValue)/\(port)" }
 
     public func makeMeasurement(for target: BulkTarget, egress: RouteLookup.Cache) throws(PathProbeError) -> any BulkMeasurement {
         var arguments = arguments

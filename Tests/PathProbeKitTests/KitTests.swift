@@ -103,6 +103,18 @@ import Testing
         #expect(error.last == "not a host name")
     }
 
+    /// Through the mode as the runner holds it (`any BulkMode`): reach's port columns hold the states.
+    @Test func reachRecordsAsCSV() throws {
+        let mode: any BulkMode = try BulkModeKind.reach.make(try ProfileArguments.parse(["--tcp", "443", "--udp", "53"]), traceHops: false,
+                                                             sizesPerRound: nil)
+        var r = ReachResult(address: Self.loopback, family: .ipv4)
+        r.target = "127.0.0.1"
+        r.tcp = [TCPPortResult(port: 443, state: .open, attempts: 1)]
+        r.udp = [UDPPortResult(port: 53, state: .openFiltered, service: .dns, attempts: 2)]
+        let byName = Dictionary(uniqueKeysWithValues: zip(mode.csvColumns.map(\.name), mode.csvFields(for: .reach(r))))
+        #expect(byName["tcp/443"] == "open" && byName["udp/53"] == "open|filtered" && byName["target"] == "127.0.0.1")
+    }
+
     @Test func reachFinishJudgesTheMSSAgainstTheBestMTUKnown() throws {
         let arguments = try ReachArguments.parse(["--tcp", "443"])
         let setup = try ReachSetup.prepare(Self.target(mtu: 1500), arguments, probe: ProbeArguments.parse([]))
