@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layout (see README "Code map"):
-//   CPathProbe       C shim for what Swift cannot import (cmsg, errqueue, sendmmsg/recvmmsg, epoll, ethtool ioctl)
+//   CPathProbe       C shim for what Swift cannot import (cmsg, errqueue, sendmmsg/recvmmsg, epoll, eventfd, tcp_info, ethtool ioctl)
 //   CNetlink         libnl-3 / libnl-route-3 system library, imported only by PathProbeNetlink
 //   PathProbeCore    pure Swift: addresses, packets, JSON, the measurement state machines, reports, advisor
 //   PathProbeEngine  sockets and the one event loop that runs Core measurements against the network
@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "CPathProbe"),
@@ -27,8 +28,11 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
-        .target(name: "PathProbeCore"),
-        .target(name: "PathProbeEngine", dependencies: ["PathProbeCore", "CPathProbe"]),
+        .target(name: "PathProbeCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "PathProbeEngine",
+            dependencies: ["PathProbeCore", "CPathProbe", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(name: "PathProbeNetlink", dependencies: ["PathProbeCore", "CNetlink", "CPathProbe"]),
         .executableTarget(
             name: "pathprobe",

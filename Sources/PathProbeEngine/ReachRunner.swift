@@ -42,8 +42,8 @@ public enum ReachRunner {
 
 /// One reach measurement set up on an engine the caller runs, so other measurements (profile's
 /// path MTU) can share the same event loop. TCP ports are probed with raw SYNs; without the
-/// privilege for raw sockets, with connect() instead (`TCPConnectProber`, `tcp_probe` "connect"),
-/// which happens here, before the engine runs.
+/// privilege for raw sockets, with connect() instead (`TCPConnectMeasurement`, `tcp_probe`
+/// "connect"), on the same engine alongside the other probes.
 public final class ReachSession {
     public let plan: ReachPlan
     /// Hand these to the engine.
@@ -52,7 +52,7 @@ public final class ReachSession {
     private let responder: ResponderMeasurement?
     private let local: LocalPath
     private let rawSYN: Bool
-    private let connected: [TCPPortResult]
+    private let connect: TCPConnectMeasurement?
     private let started = MonotonicClock.now()
 
     public init(plan: ReachPlan, engine: ProbeEngine) throws {
@@ -62,14 +62,14 @@ public final class ReachSession {
         self.local = local
         var rawSYN = !plan.tcpPorts.isEmpty
         if rawSYN {
-            do { try engine.prepare(family: family, kind: .tcpSyn(port: 0)) } catch PrivilegeError.tcpSynUnavailable { rawSYN = false }
+            do { try engine.prepare(family: family, kind: .tcpSyn(port: 0)) } catch { rawSYN = false }
         }
         self.rawSYN = rawSYN
         if !plan.udpPorts.isEmpty || plan.responderPort != nil { try engine.prepare(family: family, kind: .udp(port: 0)) }
 
-        connected = !rawSYN && !plan.tcpPorts.isEmpty
-            ? TCPConnectProber.probe(plan.address, ports: plan.tcpPorts, timeoutMs: plan.timeoutMs, attempts: plan.tcpAttempts)
-            : []
+        connect = !rawSYN && !plan.tcpPorts.isEmpty
+            ? TCPConnectMeasurement(destination: plan.address, ports: plan.tcpPorts, timeoutMs: plan.timeoutMs, attempts: plan.tcpAttempts)
+            : nil
         var options = ReachOptions(destination: plan.address, tcpPorts: rawSYN ? plan.tcpPorts : [], udpPorts: plan.udpPorts)
         options.timeoutMs = plan.timeoutMs
         options.tcpAttempts = max(1, plan.tcpAttempts)
@@ -85,7 +85,7 @@ public final class ReachSession {
         } else {
             responder = nil
         }
-        measurements = [reach] + (responder.map { [$0] } ?? [])
+        measurements = [reach] + (responder.map { [$0] } ?? []) + (connect.map { [$0] } ?? [])
     }
 
     /// The finished result; `pathMTU`, when known, is the reference for `mss_clamped`.
@@ -94,9 +94,9 @@ public final class ReachSession {
         result.target = plan.target
         if !plan.tcpPorts.isEmpty {
             result.tcpProbe = rawSYN ? "syn" : "connect"
-            if !rawSYN {
-                result.tcp = connected
-                result.probesSent += connected.reduce(0) { $0 + $1.attempts }
+            if let connect {
+                result.tcp = connect.results
+                result.probesSent += connect.probesSent
             }
         }
         if var report = responder?.report {

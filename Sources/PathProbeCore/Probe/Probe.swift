@@ -13,7 +13,9 @@ public extension Nanoseconds {
     var inMs: Double { Double(self) / 1_000_000 }
 }
 
-/// What kind of packet a probe is.
+/// What kind of packet a probe is. Each kind is one type in PathProbeEngine/Probes/, registered
+/// once in `ProbeKinds.all` there (docs/engine.md); a kind added later is asked for by its name
+/// (`.custom`), so this enum does not change when one is added.
 public enum ProbeKind: Hashable, Sendable {
     /// ICMP / ICMPv6 echo request; answered by an echo reply.
     case icmpEcho
@@ -21,6 +23,17 @@ public enum ProbeKind: Hashable, Sendable {
     case udp(port: UInt16)
     /// TCP SYN to `port` (raw socket, root); answered by SYN-ACK or RST.
     case tcpSyn(port: UInt16)
+    /// A kind registered with the engine under `name` (its type's `name`), to `port` (0 if none).
+    case custom(name: String, port: UInt16)
+
+    /// The destination port the probe goes to; nil for kinds without ports (ICMP).
+    public var port: UInt16? {
+        switch self {
+        case .icmpEcho: return nil
+        case let .udp(port), let .tcpSyn(port): return port
+        case let .custom(_, port): return port == 0 ? nil : port
+        }
+    }
 }
 
 public struct ProbeRequest: Sendable {
