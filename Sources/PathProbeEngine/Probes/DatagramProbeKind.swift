@@ -8,10 +8,11 @@ import PathProbeCore
 ///
 /// To add a kind: a type in this folder, and one line in `ProbeKinds.all` (docs/engine.md).
 protocol DatagramProbeKind: AnyObject {
-    /// Short name: the socket `socketDescription` reports ("ping", "raw", "udp"...) comes from the instance.
+    /// The kind's name: `ProbeRequest.registeredKind` asks for it by this name.
     static var name: String { get }
 
-    /// Whether this kind carries `request` (exactly one registered kind must).
+    /// Whether this kind carries a request that names no kind (`registeredKind` nil). Built-in
+    /// kinds answer from `request.kind`; a kind added later says false and is asked for by name.
     static func carries(_ request: ProbeRequest) -> Bool
 
     /// Opens and configures the kind's non-blocking socket for `family`. A missing privilege is a
@@ -71,6 +72,7 @@ enum ProbeKinds {
     /// The index in `all` of the kind that carries `request`, nil when none does.
     @inline(__always)
     static func index(for request: ProbeRequest) -> Int? {
+        if let name = request.registeredKind { return all.firstIndex { $0.name == name } }
         var i = 0
         while i < all.count {
             if all[i].carries(request) { return i }
