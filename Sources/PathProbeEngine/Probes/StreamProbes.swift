@@ -188,11 +188,14 @@ final class StreamProbes: EventLoopHandler {
         }
         if events.contains(.writable) { flushWrites(id) }
         if events.contains(.readable) || events.contains(.readHangup) { read(id) }
-        if let c = connections[id], events.contains(.error) || (events.contains(.hangup) && !c.peerClosed) {
+        if let c = connections[id], c.fd >= 0, events.contains(.error) || events.contains(.hangup) {
             let code = (try? Sockets.getOption(c.fd, SOL_SOCKET, SO_ERROR)) ?? 0
             if code != 0 {
                 finish(id)
                 deliver(id, c, .failed(errno: code))
+            } else if events.contains(.hangup) && c.peerClosed {
+                // Both directions are shut: epoll would report it on every wait until `close`.
+                loop.unwatch(c.fd)
             }
         }
     }
@@ -208,7 +211,10 @@ final class StreamProbes: EventLoopHandler {
     }
 
     private func read(_ id: UInt32) {
-        while let c = connections[id], c.fd >= 0, !c.peerClosed {
+        // At most 16 reads per wake-up (epoll is level-triggered): a fast peer cannot starve the loop.
+        var reads = 0
+        while reads < 16, let c = connections[id], c.fd >= 0, !c.peerClosed {
+            reads += 1
             var failure: SystemError? = nil
             let n: Int? = readBuffer.withUnsafeMutableBytes { b in
                 do throws(SystemError) {
