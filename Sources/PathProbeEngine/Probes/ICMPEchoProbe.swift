@@ -31,8 +31,6 @@ final class ICMPEchoProbe: DatagramProbeKind {
         identifier = UInt16(truncatingIfNeeded: getpid()) ^ UInt16.random(in: 0...0xffff)
     }
 
-    deinit {}
-
     static func carries(_ request: ProbeRequest) -> Bool {
         if case .icmpEcho = request.kind { return true }
         return false
