@@ -11,8 +11,9 @@ import Glibc
 /// timestamps and parsed by the kind into `ProbeArrival`s for the engine to match.
 final class ProbeSocket {
     let kind: any DatagramProbeKind
-    var fd: Int32 { kind.fd }
-    var family: AddressFamily { kind.family }
+    /// The kind's, kept here: read on every batch and every probe.
+    let fd: Int32
+    let family: AddressFamily
 
     static let batchSize = 64
     static let maxPacket = 65536
@@ -39,6 +40,8 @@ final class ProbeSocket {
 
     init(kind: any DatagramProbeKind) {
         self.kind = kind
+        fd = kind.fd
+        family = kind.family
         let n = Self.batchSize
         sendHeaders = .allocate(capacity: n)
         sendIOVs = .allocate(capacity: n)
@@ -57,7 +60,7 @@ final class ProbeSocket {
     }
 
     deinit {
-        close(kind.fd)
+        close(fd)
         sendHeaders.deallocate()
         sendIOVs.deallocate()
         sendNames.deallocate()
