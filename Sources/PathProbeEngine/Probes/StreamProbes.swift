@@ -105,9 +105,8 @@ final class StreamProbes: EventLoopHandler {
     }
 
     func write(_ bytes: [UInt8], to connection: ConnectionID) {
-        guard var c = connections[connection.raw], c.fd >= 0 else { return }
-        c.outgoing.append(contentsOf: bytes)
-        connections[connection.raw] = c
+        guard let c = connections[connection.raw], c.fd >= 0 else { return }
+        connections[connection.raw]?.outgoing.append(contentsOf: bytes)
         if c.connected { flushWrites(connection.raw) }
     }
 
