@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layout (see README "Code map"):
-//   CPathProbe       C shim for what Swift cannot import (cmsg, errqueue, sendmmsg/recvmmsg, epoll, ethtool ioctl)
+//   CPathProbe       C shim for what Swift cannot import (cmsg, errqueue, sendmmsg/recvmmsg, epoll, eventfd, tcp_info, ethtool ioctl)
 //   CNetlink         libnl-3 / libnl-route-3 system library, imported only by PathProbeNetlink
 //   PathProbeCore    pure Swift: addresses, packets, the JSON contract, per measurement its options,
 //                    state machine, typed result and renderers; the advisor, diff, bulk records
@@ -23,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "CPathProbe"),
@@ -31,8 +32,17 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
-        .target(name: "PathProbeCore", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .target(name: "PathProbeEngine", dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe"]),
+        .target(
+            name: "PathProbeCore",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "PathProbeEngine",
+            dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(name: "PathProbeNetlink", dependencies: ["PathProbeCore", "CNetlink", "CPathProbe"]),
         .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink"]),
         .executableTarget(

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <signal.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <fcntl.h>
@@ -115,6 +118,8 @@ int cpp_set_icmp6_filter(int fd, const uint8_t *types, size_t count) {
 const uint32_t cpp_EPOLLIN = EPOLLIN;
 const uint32_t cpp_EPOLLOUT = EPOLLOUT;
 const uint32_t cpp_EPOLLERR = EPOLLERR;
+const uint32_t cpp_EPOLLHUP = EPOLLHUP;
+const uint32_t cpp_EPOLLRDHUP = EPOLLRDHUP;
 
 int cpp_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -130,6 +135,45 @@ int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
     return epoll_ctl_data(epfd, EPOLL_CTL_ADD, fd, events, data);
 }
 
+int cpp_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data) {
+    return epoll_ctl_data(epfd, EPOLL_CTL_MOD, fd, events, data);
+}
+
+int cpp_epoll_delete(int epfd, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+int cpp_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+void cpp_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    int saved = errno;  // a signal handler must leave errno as it found it
+    ssize_t n = write(fd, &one, sizeof one);
+    (void)n;
+    errno = saved;
+}
+
+uint64_t cpp_eventfd_drain(int fd) {
+    uint64_t value = 0;
+    if (read(fd, &value, sizeof value) != (ssize_t)sizeof value) return 0;
+    return value;
+}
+
+int cpp_install_signal(int sig, void (*handler)(int), int reset_after_first) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    action.sa_flags = reset_after_first ? SA_RESETHAND : 0;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(sig, &action, NULL) != 0) return -1;
+    // A parent may hand down a mask that blocks it (some test runners and job controllers do).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
+}
 
 int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms) {
     struct epoll_event raw[64];

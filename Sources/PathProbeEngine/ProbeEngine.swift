@@ -19,21 +19,28 @@ public struct EngineOptions: Sendable {
     }
 }
 
-/// The one event loop. It runs many measurements at once over a handful of sockets (one per family
-/// and probe kind): probes from all measurements share sendmmsg batches and the global token bucket;
-/// answers are read in recvmmsg batches and matched back to their probe through a fixed slot table
-/// (the slot number is the ICMP sequence and, with a generation, the token in the probe header).
-/// No thread or socket per probe, and no allocation per probe once the tables are warm.
-public final class ProbeEngine {
+/// Runs measurements (PathProbeCore's state machines) on an `EventLoop`. Many measurements at once
+/// over a handful of sockets (one per probe kind and family, see `ProbeKinds`): probes from all
+/// measurements share sendmmsg batches and the global token bucket; answers are read in recvmmsg
+/// batches and matched back to their probe through a fixed slot table (the slot number is the ICMP
+/// sequence and, with a generation, the token in the probe). No thread or socket per probe, and no
+/// allocation per probe once the tables are warm. Stream probes (TCP connections) run on the same
+/// loop (`StreamProbes`).
+///
+/// Three ways to run: `run(_:)` one measurement; `run(concurrency:next:finished:)` many pulled
+/// from a source (bulk); `submit(_:completion:)` from any thread while `runUntilStopped()` runs
+/// (the exporter). Only `submit` and `stop` may be called from other threads.
+public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
     public let options: EngineOptions
+    public let loop: EventLoop
+    private var handlerID: EventLoop.HandlerID = -1
     public private(set) var probesSent = 0
+    /// TCP connections opened by stream probes.
+    public var connectionsOpened: Int { streams?.opened ?? 0 }
 
-    // Sockets, created on first use.
-    // udpFrag: UDP without DF (ProbeRequest.fragmentable); tcp: raw sockets for TCP SYN probes.
-    private enum SocketKey: Int, CaseIterable { case icmp4 = 0, icmp6, udp4, udp6, udpFrag4, udpFrag6, tcp4, tcp6 }
-    private var sockets = [ProbeSocket?](repeating: nil, count: SocketKey.allCases.count)
-    private var socketErrors = [Error?](repeating: nil, count: SocketKey.allCases.count)
-    private let epollFD: Int32
+    // Sockets, created on first use: index = kind index in `ProbeKinds.all` * 2 + family index.
+    private var sockets: [ProbeSocket?]
+    private var socketErrors: [PathProbeError?]
 
     // In-flight probes. Slot index = ICMP sequence; token = generation << 16 | slot.
     static let slotCount = 65536
@@ -42,7 +49,7 @@ public final class ProbeEngine {
         var inFlight = false
         var measurement: Int32 = -1
         var measurementGeneration: UInt32 = 0
-        var socket: Int8 = -1
+        var socket: Int16 = -1
         var sentAt: Nanoseconds = 0
         var request = ProbeRequest(destination: IPAddress(ipv4: 0), kind: .icmpEcho, size: 0, timeout: 0, tag: 0)
     }
@@ -51,23 +58,22 @@ public final class ProbeEngine {
     private var timeouts = TimerHeap(capacity: 1 << 16)
     private var bucket: TokenBucket
 
-    // UDP answers carry no token (a service's reply): match them by the probed address and port.
-    private struct UDPKey: Hashable {
-        let address: IPAddress
-        let port: UInt16
-    }
-    private var udpSlots: [UDPKey: Int32] = [:]
-
     // Measurements.
     private struct Entry {
         var measurement: (any Measurement)?
         var generation: UInt32
+        /// Called when it finishes (submitted measurements); else the run's `finished`.
+        var completion: (@Sendable (any Measurement) -> Void)? = nil
     }
     private var entries: [Entry] = []
     private var freeEntries: [Int32] = []
     private var active = 0
     private var wakes = TimerHeap(capacity: 1024)
     private var finishedHandler: ((any Measurement) -> Void)? = nil
+    /// `run(concurrency:next:...)`: where more measurements come from, and how many at once.
+    private var source: (() -> (any Measurement)?)? = nil
+    private var concurrency = 0
+    private var exhausted = true
 
     // Probes asked for but not yet sent (waiting for the token bucket or a free slot).
     private struct Pending {
@@ -78,69 +84,73 @@ public final class ProbeEngine {
     private var pending: [Pending] = []
     private var pendingHead = 0
 
-    /// PATHPROBE_DEBUG=1 logs every probe's fate on stderr.
-    static let debug = getenv("PATHPROBE_DEBUG") != nil
-    static let debugStart = System.now()
+    /// TCP connections, created on the first `connect`.
+    private var streams: StreamProbes? = nil
 
-    public init(options: EngineOptions = EngineOptions()) throws {
+    /// PATHPROBE_DEBUG=1 logs every probe's fate on stderr (tags raw: their layout is the measurement's).
+    static let debug = getenv("PATHPROBE_DEBUG") != nil
+    static let debugStart = MonotonicClock.now()
+
+    /// An engine on `loop`, or on a loop of its own.
+    public init(options: EngineOptions = EngineOptions(), loop: EventLoop? = nil) throws(PathProbeError) {
         self.options = options
-        epollFD = cpp_epoll_create()
-        guard epollFD >= 0 else { throw SystemError("epoll_create1", errno) }
+        if let loop {
+            self.loop = loop
+        } else {
+            do { self.loop = try EventLoop() } catch { throw error.pathProbeError }
+        }
+        let socketCount = ProbeKinds.all.count * 2
+        sockets = [ProbeSocket?](repeating: nil, count: socketCount)
+        socketErrors = [PathProbeError?](repeating: nil, count: socketCount)
         slots = [Slot](repeating: Slot(), count: Self.slotCount)
         freeSlots = (0..<Int32(Self.slotCount)).reversed()
-        bucket = TokenBucket(rate: options.rate, now: System.now())
+        bucket = TokenBucket(rate: options.rate, now: MonotonicClock.now())
         pending.reserveCapacity(4096)
+        handlerID = self.loop.add(self, participant: true)
     }
 
-    deinit { close(epollFD) }
+    deinit {
+        streams?.closeAll()
+        for s in sockets { if let s { loop.unwatch(s.fd) } }
+        loop.remove(handlerID)
+    }
 
     // MARK: sockets
 
-    private static func key(_ family: AddressFamily, _ kind: ProbeKind, fragmentable: Bool = false) -> SocketKey {
-        switch kind {
-        case .icmpEcho: return family == .ipv4 ? .icmp4 : .icmp6
-        case .udp where fragmentable: return family == .ipv4 ? .udpFrag4 : .udpFrag6
-        case .udp: return family == .ipv4 ? .udp4 : .udp6
-        case .tcpSyn: return family == .ipv4 ? .tcp4 : .tcp6
-        }
+    private static func socketIndex(kind: Int, family: AddressFamily) -> Int { kind * 2 + (family == .ipv4 ? 0 : 1) }
+
+    private static func kindIndex(family: AddressFamily, kind: ProbeKind) -> Int? {
+        let zero = family == .ipv4 ? IPAddress(ipv4: 0) : IPAddress(ipv6High: 0, low: 0)
+        return ProbeKinds.index(for: ProbeRequest(destination: zero, kind: kind, size: 0, timeout: 0, tag: 0))
     }
 
     /// Opens the socket for this family and probe kind now, so a missing privilege is reported
-    /// before any measurement starts (the error says exactly what is missing).
-    public func prepare(family: AddressFamily, kind: ProbeKind) throws {
-        _ = try socket(Self.key(family, kind), family: family)
+    /// before any measurement starts (a `PathProbeError.environment` that says exactly what is missing).
+    public func prepare(family: AddressFamily, kind: ProbeKind) throws(PathProbeError) {
+        guard let k = Self.kindIndex(family: family, kind: kind) else { throw .environment("no probe kind carries \(kind)") }
+        _ = try socket(Self.socketIndex(kind: k, family: family), kind: k, family: family)
     }
 
-    /// "ping" or "raw" for ICMP, "udp" for UDP: which socket kind a prepared family/kind uses.
+    /// "ping" or "raw" for ICMP, "udp" for UDP, "raw-tcp" for TCP SYNs: the socket a prepared
+    /// family/kind uses.
     public func socketDescription(family: AddressFamily, kind: ProbeKind) -> String? {
-        guard let s = sockets[Self.key(family, kind).rawValue] else { return nil }
-        switch s.mode {
-        case .icmpPing: return "ping"
-        case .icmpRaw: return "raw"
-        case .udp: return "udp"
-        case .tcpSyn: return "raw-tcp"
-        }
+        guard let k = Self.kindIndex(family: family, kind: kind) else { return nil }
+        return sockets[Self.socketIndex(kind: k, family: family)]?.kind.socketName
     }
 
-    private func socket(_ k: SocketKey, family: AddressFamily) throws -> ProbeSocket {
-        if let s = sockets[k.rawValue] { return s }
-        if let e = socketErrors[k.rawValue] { throw e }
-        do {
-            let s: ProbeSocket
-            switch k {
-            case .icmp4, .icmp6: s = try ProbeSocket.openICMP(family, preference: options.icmpSocket)
-            case .udp4, .udp6: s = try ProbeSocket.openUDP(family)
-            case .udpFrag4, .udpFrag6: s = try ProbeSocket.openUDP(family, fragmentable: true)
-            case .tcp4, .tcp6: s = try ProbeSocket.openTCPSyn(family)
-            }
-            if let name = options.interface { try s.bind(toDevice: name) }
-            guard cpp_epoll_add(epollFD, s.fd, cpp_EPOLLIN | cpp_EPOLLERR, UInt64(k.rawValue)) == 0 else {
-                throw SystemError("epoll_ctl", errno)
-            }
-            sockets[k.rawValue] = s
+    private func socket(_ index: Int, kind: Int, family: AddressFamily) throws(PathProbeError) -> ProbeSocket {
+        if let s = sockets[index] { return s }
+        if let e = socketErrors[index] { throw e }
+        do throws(PathProbeError) {
+            let s = ProbeSocket(kind: try ProbeKinds.all[kind].open(family, options: options))
+            do throws(SystemError) {
+                if let name = options.interface { try Sockets.bind(s.fd, toDevice: name) }
+                try loop.watch(s.fd, [.readable, .error], handler: handlerID, token: UInt32(index))
+            } catch { throw error.pathProbeError }
+            sockets[index] = s
             return s
         } catch {
-            socketErrors[k.rawValue] = error
+            socketErrors[index] = error
             throw error
         }
     }
@@ -161,79 +171,98 @@ public final class ProbeEngine {
     /// are finished or `shouldStop` returns true. `finished` is called as each one completes.
     public func run(concurrency: Int, next: () -> (any Measurement)?, finished: @escaping (any Measurement) -> Void,
                     shouldStop: () -> Bool = { false }) {
-        finishedHandler = finished
-        defer { finishedHandler = nil }
-        var exhausted = false
-        func refill() {
-            while !exhausted && active < concurrency {
-                guard let m = next() else { exhausted = true; return }
-                start(m)
+        withoutActuallyEscaping(next) { next in
+            finishedHandler = finished
+            source = next
+            self.concurrency = concurrency
+            exhausted = false
+            defer {
+                finishedHandler = nil
+                source = nil
+                exhausted = true
             }
-        }
-        refill()
-        var events = [cpp_epoll_event](repeating: cpp_epoll_event(), count: 8)
-        while active > 0 || (!exhausted && active < concurrency) {
-            if shouldStop() { break }
-            var now = System.now()
-            fireWakes(now)
-            // Answers may have queued up while this turn was busy: read them before any probe
-            // whose deadline has passed is declared lost.
-            if let t = timeouts.first, t.deadline <= now { pollSockets(&events, waitNs: 0) }
-            fireTimeouts(System.now())
-            flushPending(System.now())
             refill()
-            if active == 0 && exhausted { break }
-
-            now = System.now()
-            var wait: Int64 = -1
-            if let t = timeouts.first { wait = Int64(t.deadline > now ? t.deadline - now : 0) }
-            if let w = wakes.first {
-                let d = Int64(w.deadline > now ? w.deadline - now : 0)
-                wait = wait < 0 ? d : min(wait, d)
-            }
-            if pendingHead < pending.count {
-                let d = freeSlots.isEmpty ? Int64(1_000_000) : Int64(bucket.nextTokenAt(now) - now)
-                wait = wait < 0 ? d : min(wait, d)
-            }
-            // Wake at least every 100 ms so shouldStop (Ctrl-C) is noticed.
-            wait = wait < 0 ? 100_000_000 : min(wait, 100_000_000)
-            pollSockets(&events, waitNs: wait)
+            loop.run(until: { shouldStop() || (active == 0 && exhausted) })
         }
     }
 
-    /// Waits up to `waitNs` for readable sockets and reads everything they hold.
-    private func pollSockets(_ events: inout [cpp_epoll_event], waitNs: Int64) {
-        let n = events.withUnsafeMutableBufferPointer { cpp_epoll_wait_ns(epollFD, $0.baseAddress, Int32($0.count), waitNs) }
-        guard n > 0 else { return }
-        for i in 0..<Int(n) {
-            let k = Int(events[i].data)
-            guard k < sockets.count, let s = sockets[k] else { continue }
-            s.drain(now: System.now) { self.deliver($0, socket: Int8(k)) }
+    /// Starts `measurement` on the loop's thread; `completion` is called there when it finishes.
+    /// Thread-safe: the exporter's threads submit while `runUntilStopped()` runs the loop.
+    public func submit(_ measurement: sending any Measurement, completion: @escaping @Sendable (any Measurement) -> Void) {
+        let box = UnsafeTransfer(measurement)
+        loop.execute { self.start(box.value, completion: completion) }
+    }
+
+    /// Runs the loop until `stop()` (or a signal the loop watches): the long-running mode.
+    public func runUntilStopped() { loop.run() }
+
+    /// Ends `runUntilStopped()`. Thread-safe.
+    public func stop() { loop.stop() }
+
+    /// The loop's turn: fires measurement wake-ups and probe timeouts, sends what is queued, starts
+    /// more measurements, and says when it needs the next turn.
+    func turn(now start: Nanoseconds) -> Nanoseconds? {
+        fireWakes(start)
+        // Answers may have queued up while this turn was busy: read them before any probe
+        // whose deadline has passed is declared lost.
+        if let t = timeouts.first, t.deadline <= start { loop.poll(waitNs: 0) }
+        fireTimeouts(MonotonicClock.now())
+        flushPending(MonotonicClock.now())
+        streams?.deliverDeferred()
+        refill()
+
+        let now = MonotonicClock.now()
+        var next: Nanoseconds? = timeouts.first?.deadline
+        if let w = wakes.first { next = min(next ?? w.deadline, w.deadline) }
+        if pendingHead < pending.count {
+            let d = freeSlots.isEmpty ? now + 1_000_000 : bucket.nextTokenAt(now)
+            next = min(next ?? d, d)
+        }
+        if streams?.hasDeferred == true { next = now }
+        return next
+    }
+
+    private func refill() {
+        guard let source else { return }
+        while !exhausted && active < concurrency {
+            guard let m = source() else { exhausted = true; return }
+            start(m, completion: nil)
         }
     }
 
-    private func start(_ m: any Measurement) {
+    /// A probe socket is readable (or has errors queued): read everything it holds.
+    func ready(token: UInt32, events: EventLoop.Events) {
+        let k = Int(token)
+        guard k < sockets.count, let s = sockets[k] else { return }
+        s.drain { self.deliver($0, socket: Int16(k)) }
+    }
+
+    private func start(_ m: any Measurement, completion: (@Sendable (any Measurement) -> Void)?) {
         let index: Int32
         if let i = freeEntries.popLast() {
             index = i
             entries[Int(i)].measurement = m
             entries[Int(i)].generation &+= 1
+            entries[Int(i)].completion = completion
         } else {
             index = Int32(entries.count)
-            entries.append(Entry(measurement: m, generation: 0))
+            entries.append(Entry(measurement: m, generation: 0, completion: completion))
         }
         active += 1
-        var s = Scheduler(engine: self, index: index, generation: entries[Int(index)].generation, now: System.now())
+        var s = Scheduler(engine: self, index: index, generation: entries[Int(index)].generation, now: MonotonicClock.now())
         m.advance(&s)
         checkFinished(index)
     }
 
     private func checkFinished(_ index: Int32) {
         guard let m = entries[Int(index)].measurement, m.isFinished else { return }
+        let completion = entries[Int(index)].completion
         entries[Int(index)].measurement = nil
+        entries[Int(index)].completion = nil
         freeEntries.append(index)
         active -= 1
-        finishedHandler?(m)
+        streams?.closeAll(owner: index)
+        if let completion { completion(m) } else { finishedHandler?(m) }
     }
 
     // MARK: what measurements call
@@ -244,6 +273,24 @@ public final class ProbeEngine {
 
     fileprivate func scheduleWake(_ index: Int32, _ generation: UInt32, at time: Nanoseconds) {
         wakes.push(.init(deadline: time, id: index, generation: generation))
+    }
+
+    fileprivate var streamProbes: StreamProbes {
+        if let s = streams { return s }
+        let s = StreamProbes(loop: loop, options: options) { [unowned self] result, owner, generation in
+            self.deliver(result, to: owner, generation: generation)
+        }
+        streams = s
+        return s
+    }
+
+    /// A connection event for a measurement that is still running.
+    private func deliver(_ result: ConnectionResult, to index: Int32, generation: UInt32) {
+        let i = Int(index)
+        guard i < entries.count, entries[i].generation == generation, let m = entries[i].measurement else { return }
+        var s = Scheduler(engine: self, index: index, generation: generation, now: result.time)
+        m.handle(result, &s)
+        checkFinished(index)
     }
 
     // MARK: timers
@@ -281,9 +328,13 @@ public final class ProbeEngine {
             guard Int(p.measurement) < entries.count, entries[Int(p.measurement)].generation == p.generation,
                   entries[Int(p.measurement)].measurement != nil else { continue }
             let family = p.request.destination.family
-            let k = Self.key(family, p.request.kind, fragmentable: p.request.fragmentable)
+            guard let kind = ProbeKinds.index(for: p.request) else {
+                deliverImmediately(p, outcome: .localError(errno: EPROTONOSUPPORT, mtu: 0), now: now)
+                continue
+            }
+            let k = Self.socketIndex(kind: kind, family: family)
             let sock: ProbeSocket
-            do { sock = try socket(k, family: family) } catch {
+            do { sock = try socket(k, kind: kind, family: family) } catch {
                 deliverImmediately(p, outcome: .localError(errno: EACCES, mtu: 0), now: now)
                 continue
             }
@@ -292,13 +343,13 @@ public final class ProbeEngine {
             slots[i].inFlight = true
             slots[i].measurement = p.measurement
             slots[i].measurementGeneration = p.generation
-            slots[i].socket = Int8(k.rawValue)
+            slots[i].socket = Int16(k)
             slots[i].sentAt = now
             slots[i].request = p.request
             let token = UInt32(slots[i].generation) << 16 | UInt32(slot)
-            if case let .udp(port) = p.request.kind { udpSlots[UDPKey(address: p.request.destination, port: port)] = slot }
+            sock.kind.didSend(p.request, slot: slot)
             if !sock.stage(slot: slot, token: token, request: p.request) {
-                flush(sock, socketIndex: k.rawValue)
+                flush(sock, socketIndex: k)
                 _ = sock.stage(slot: slot, token: token, request: p.request)
             }
             timeouts.push(.init(deadline: now + p.request.timeout, id: slot, generation: UInt32(slots[i].generation)))
@@ -343,7 +394,7 @@ public final class ProbeEngine {
                 }
                 if retried != sent {
                     retried = sent
-                    s.drainErrors(now: System.now) { self.deliver($0, socket: Int8(socketIndex)) }
+                    s.drainErrors { self.deliver($0, socket: Int16(socketIndex)) }
                     from = sent
                     continue
                 }
@@ -352,7 +403,7 @@ public final class ProbeEngine {
                 probesSent -= 1  // counted below with the batch, but it never left
                 var mtu = 0
                 if e == EMSGSIZE { mtu = localMTU(for: slots[slot].request.destination) ?? 0 }
-                complete(slot: slot, outcome: .localError(errno: e, mtu: mtu), at: System.now(), ttl: -1)
+                complete(slot: slot, outcome: .localError(errno: e, mtu: mtu), at: MonotonicClock.now(), ttl: -1)
                 from = sent + 1
             }
         }
@@ -370,26 +421,23 @@ public final class ProbeEngine {
 
     // MARK: receiving
 
-    private func deliver(_ a: ProbeSocket.Arrival, socket k: Int8) {
+    private func deliver(_ a: ProbeArrival, socket k: Int16) {
+        guard let sock = sockets[Int(k)] else { return }
         var index: Int? = nil
         if let token = a.token {
             let i = Int(token & 0xffff)
-            if slots[i].inFlight, slots[i].generation == UInt16(token >> 16) { index = i }
+            if slots[i].inFlight, slots[i].generation == UInt16(truncatingIfNeeded: token >> 16) { index = i }
         } else if let seq = a.sequence {
             // The ICMP error quoted too little of our probe for the token: fall back to the sequence.
             let i = Int(seq)
             if slots[i].inFlight { index = i }
-        } else if sockets[Int(k)]?.mode == .udp, let i = udpSlots[UDPKey(address: a.probed, port: a.probedPort)] {
+        } else if let i = sock.kind.slot(forUntokened: a) {
             // A service's reply, or an ICMP error quoting a service payload (ProbeRequest.payload): no token.
             if slots[Int(i)].inFlight { index = Int(i) }
         }
         guard let i = index, slots[i].socket == k else { return }
         // The answer must concern the address we probed (a quoted destination or the reply's source).
-        guard slots[i].request.destination == a.probed else { return }
-        switch slots[i].request.kind {
-        case let .udp(port), let .tcpSyn(port): if port != a.probedPort { return }
-        case .icmpEcho: break
-        }
+        guard slots[i].request.destination == a.probed, sock.kind.matches(slots[i].request, a) else { return }
         complete(slot: i, outcome: a.outcome, at: a.time, ttl: a.ttl)
     }
 
@@ -397,10 +445,7 @@ public final class ProbeEngine {
         let s = slots[i]
         slots[i].inFlight = false
         slots[i].generation &+= 1
-        if case let .udp(port) = s.request.kind {
-            let key = UDPKey(address: s.request.destination, port: port)
-            if udpSlots[key] == Int32(i) { udpSlots[key] = nil }
-        }
+        sockets[Int(s.socket)]?.kind.didComplete(s.request, slot: Int32(i))
         freeSlots.append(Int32(i))
         let mi = Int(s.measurement)
         guard mi >= 0, mi < entries.count, entries[mi].generation == s.measurementGeneration,
@@ -410,29 +455,76 @@ public final class ProbeEngine {
             rtt = time > s.sentAt ? time - s.sentAt : 1
         }
         if Self.debug {
-            CPathProbeDebug.log("probe tag=\(String(s.request.tag >> 28))/\(s.request.tag >> 16 & 0xfff) size=\(s.request.size) ttl=\(s.request.ttl) "
+            let tag = String(s.request.tag, radix: 16)
+            debugLog("probe tag=0x\(tag) \(s.request.kind) size=\(s.request.size) ttl=\(s.request.ttl) "
                 + "t=\(Double(Int64(bitPattern: time &- Self.debugStart)) / 1e6)ms -> \(outcome) rtt=\(rtt.inMs)ms")
         }
         var sched = Scheduler(engine: self, index: s.measurement, generation: s.measurementGeneration, now: time)
         m.handle(ProbeResult(tag: s.request.tag, request: s.request, outcome: outcome, rtt: rtt, answerTTL: ttl), &sched)
         checkFinished(s.measurement)
     }
+
+    /// The scheduler handed to measurements: queues probes, wake-ups and connection work on the engine.
+    private struct Scheduler: ProbeScheduler {
+        unowned(unsafe) let engine: ProbeEngine
+        let index: Int32
+        let generation: UInt32
+        let now: Nanoseconds
+
+        mutating func send(_ probe: ProbeRequest) { engine.enqueue(index, generation, probe) }
+        mutating func wake(at time: Nanoseconds) { engine.scheduleWake(index, generation, at: time) }
+        mutating func connect(_ request: ConnectionRequest) -> ConnectionID {
+            engine.streamProbes.connect(request, owner: index, generation: generation)
+        }
+        mutating func write(_ bytes: [UInt8], to connection: ConnectionID) { engine.streamProbes.write(bytes, to: connection) }
+        mutating func requestInfo(_ connection: ConnectionID) { engine.streamProbes.requestInfo(connection) }
+        mutating func close(_ connection: ConnectionID) { engine.streamProbes.close(connection) }
+    }
 }
 
-/// The scheduler handed to measurements: queues probes and wake-ups on the engine.
-private struct Scheduler: ProbeScheduler {
-    unowned(unsafe) let engine: ProbeEngine
-    let index: Int32
-    let generation: UInt32
-    let now: Nanoseconds
-
-    mutating func send(_ probe: ProbeRequest) { engine.enqueue(index, generation, probe) }
-    mutating func wake(at time: Nanoseconds) { engine.scheduleWake(index, generation, at: time) }
+/// One line on stderr (PATHPROBE_DEBUG=1).
+func debugLog(_ line: String) {
+    let text = line + "\n"
+    text.withCString { p in _ = write(2, p, strlen(p)) }
 }
 
-enum CPathProbeDebug {
-    static func log(_ line: String) {
-        let text = line + "\n"
-        text.withCString { p in _ = write(2, p, strlen(p)) }
+/// Hands a value that is not Sendable to the loop's thread, which is its only user from then on.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The global probe budget (--rate): tokens refill continuously; a small burst keeps batches full.
+struct TokenBucket {
+    let rate: Double  // probes per second; 0 = unlimited
+    let burst: Double
+    private var tokens: Double
+    private var last: Nanoseconds
+
+    init(rate: Double, now: Nanoseconds) {
+        self.rate = rate
+        burst = rate > 0 ? max(1, min(Double(ProbeSocket.batchSize), rate / 50)) : 0
+        tokens = burst
+        last = now
+    }
+
+    var unlimited: Bool { rate <= 0 }
+
+    mutating func refill(_ now: Nanoseconds) {
+        guard !unlimited, now > last else { return }
+        tokens = min(burst, tokens + Double(now - last) * rate / 1e9)
+        last = now
+    }
+
+    mutating func take() -> Bool {
+        if unlimited { return true }
+        if tokens >= 1 { tokens -= 1; return true }
+        return false
+    }
+
+    /// When the next token will be there.
+    func nextTokenAt(_ now: Nanoseconds) -> Nanoseconds {
+        if unlimited || tokens >= 1 { return now }
+        return now + Nanoseconds((1 - tokens) / rate * 1e9) + 1
     }
 }

@@ -70,8 +70,8 @@ public enum Resolver {
                 threads.append(t)
             }
         }
-        let start = System.now()
-        while box.finished < unique.count && System.now() - start < Nanoseconds.fromMs(Double(deadlineMs)) { usleep(5000) }
+        let start = MonotonicClock.now()
+        while box.finished < unique.count && MonotonicClock.now() - start < Nanoseconds.fromMs(Double(deadlineMs)) { usleep(5000) }
         return box.snapshot()
     }
 
@@ -124,5 +124,5 @@ private final class ReverseBox: @unchecked Sendable {
 
 /// CLOCK_MONOTONIC, the engine's time base.
 public enum MonotonicClock {
-    public static func now() -> Nanoseconds { System.now() }
+    public static func now() -> Nanoseconds { cpp_monotonic_ns() }
 }

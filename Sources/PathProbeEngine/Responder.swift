@@ -31,7 +31,7 @@ public struct ResponderConfig: Sendable {
     }
 }
 
-public final class Responder {
+public final class Responder: EventLoopHandler {
     public struct Counters: Sendable, Equatable {
         public var requests = 0
         public var bytesReceived = 0
@@ -40,6 +40,8 @@ public final class Responder {
     }
 
     public let config: ResponderConfig
+    /// The loop the responder's sockets are on.
+    public let loop: EventLoop
     public private(set) var perSource: [IPAddress: Counters] = [:]
     public private(set) var ignored = 0
     public private(set) var rateLimited = 0
@@ -48,48 +50,57 @@ public final class Responder {
 
     private var udp: [(fd: Int32, family: AddressFamily)] = []
     private var listeners: [Int32] = []
-    private let epollFD: Int32
+    private var handlerID: EventLoop.HandlerID = -1
     private var limiter: SourceRateLimiter
     private var mtuCache: [IPAddress: Int] = [:]
     private var buffer = [UInt8](repeating: 0, count: 65536)
     private var control = [UInt8](repeating: 0, count: 512)
+    private static let listenerToken: UInt32 = 1000
 
-    public init(config: ResponderConfig, log: @escaping (String) -> Void) throws {
+    /// Opens the sockets on `loop` (or a loop of its own). Throws `PathProbeError.environment` when
+    /// a socket cannot be opened or bound (the port is taken...).
+    public init(config: ResponderConfig, loop: EventLoop? = nil, log: @escaping (String) -> Void) throws(PathProbeError) {
         self.config = config
         self.log = log
         limiter = SourceRateLimiter(rate: config.rate, burst: config.burst)
-        epollFD = cpp_epoll_create()
-        guard epollFD >= 0 else { throw SystemError("epoll_create1", errno) }
+        if let loop {
+            self.loop = loop
+        } else {
+            do { self.loop = try EventLoop() } catch { throw error.pathProbeError }
+        }
+        handlerID = self.loop.add(self)
         let families: [AddressFamily] = config.listen.map { [$0.family] } ?? [.ipv4, .ipv6]
-        var firstError: Error? = nil
+        var firstError: SystemError? = nil
         for family in families {
             let address = config.listen ?? (family == .ipv4 ? IPAddress(ipv4: 0) : IPAddress(ipv6High: 0, low: 0))
             do {
                 let fd = try Self.openUDP(address, port: config.port)
                 udp.append((fd, family))
-                try add(fd, tag: UInt64(udp.count - 1))
+                try self.loop.watch(fd, [.readable, .error], handler: handlerID, token: UInt32(udp.count - 1))
                 if config.tcp {
                     let l = try Self.openTCP(address, port: config.port)
                     listeners.append(l)
-                    try add(l, tag: 1000 + UInt64(listeners.count - 1))
+                    try self.loop.watch(l, [.readable, .error], handler: handlerID, token: Self.listenerToken + UInt32(listeners.count - 1))
                 }
             } catch {
                 // Without a listen address, a host without IPv6 (or IPv4) still serves the other family.
-                if config.listen != nil || firstError != nil { throw firstError ?? error }
+                if config.listen != nil || firstError != nil { throw (firstError ?? error).pathProbeError }
                 firstError = error
             }
         }
-        if udp.isEmpty { throw firstError ?? SystemError("socket", EAFNOSUPPORT) }
+        if udp.isEmpty { throw (firstError ?? SystemError("socket", .addressFamilyNotSupported)).pathProbeError }
     }
 
     deinit {
-        for (fd, _) in udp { close(fd) }
-        for fd in listeners { close(fd) }
-        close(epollFD)
-    }
-
-    private func add(_ fd: Int32, tag: UInt64) throws {
-        guard cpp_epoll_add(epollFD, fd, cpp_EPOLLIN | cpp_EPOLLERR, tag) == 0 else { throw SystemError("epoll_ctl", errno) }
+        for (fd, _) in udp {
+            loop.unwatch(fd)
+            close(fd)
+        }
+        for fd in listeners {
+            loop.unwatch(fd)
+            close(fd)
+        }
+        loop.remove(handlerID)
     }
 
     /// "udp+tcp 0.0.0.0:33433, [::]:33433"
@@ -104,68 +115,59 @@ public final class Responder {
 
     // MARK: sockets
 
-    private static func bindSocket(_ fd: Int32, _ address: IPAddress, port: UInt16) throws {
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if address.family == .ipv6 { try System.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_V6ONLY, 1) }
-        var sa = SocketAddress.make(address, port: port)
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, SocketAddress.length(address.family)) }
-        }
-        if rc != 0 {
-            let e = errno
+    private static func bindSocket(_ fd: Int32, _ address: IPAddress, port: UInt16) throws(SystemError) {
+        do {
+            try Sockets.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            if address.family == .ipv6 { try Sockets.setOption(fd, Int32(IPPROTO_IPV6), cpp_IPV6_V6ONLY, 1) }
+            try Sockets.bind(fd, address, port: port)
+        } catch {
             close(fd)
-            let where_ = address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
-            throw SystemError("bind \(where_)", e)
+            throw error
         }
     }
 
-    private static func openUDP(_ address: IPAddress, port: UInt16) throws -> Int32 {
-        let domain = address.family == .ipv4 ? AF_INET : AF_INET6
-        let fd = socket(domain, Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket(UDP)", errno) }
+    private static func openUDP(_ address: IPAddress, port: UInt16) throws(SystemError) -> Int32 {
+        let fd = try Sockets.open(address.family, SOCK_DGRAM, 0, "socket(UDP)")
         try bindSocket(fd, address, port: port)
-        try System.enableErrorQueue(fd, address.family)
-        try System.setFragmentation(fd, address.family, allowed: false)
+        do {
+            try Sockets.enableErrorQueue(fd, address.family)
+            try Sockets.setFragmentation(fd, address.family, allowed: false)
+        } catch {
+            close(fd)
+            throw error
+        }
         return fd
     }
 
-    private static func openTCP(_ address: IPAddress, port: UInt16) throws -> Int32 {
-        let domain = address.family == .ipv4 ? AF_INET : AF_INET6
-        let fd = socket(domain, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket(TCP)", errno) }
+    private static func openTCP(_ address: IPAddress, port: UInt16) throws(SystemError) -> Int32 {
+        let fd = try Sockets.open(address.family, SOCK_STREAM, 0, "socket(TCP)")
         try bindSocket(fd, address, port: port)
-        guard listen(fd, 64) == 0 else {
-            let e = errno
+        do { _ = try Syscall.run("listen") { listen(fd, 64) } } catch {
             close(fd)
-            throw SystemError("listen", e)
+            throw error
         }
         return fd
     }
 
     // MARK: running
 
-    /// Serves until `shouldStop` returns true (checked at least every 200 ms).
+    /// Serves until `shouldStop` returns true (checked at least every 100 ms), `loop.stop()` is
+    /// called, or a signal the loop watches arrives.
     public func run(shouldStop: () -> Bool) {
-        var events = [cpp_epoll_event](repeating: cpp_epoll_event(), count: 8)
-        while !shouldStop() {
-            let n = events.withUnsafeMutableBufferPointer { cpp_epoll_wait(epollFD, $0.baseAddress, 8, 200) }
-            guard n > 0 else { continue }
-            for i in 0..<Int(n) {
-                let tag = Int(events[i].data)
-                if tag >= 1000 {
-                    acceptAndClose(listeners[tag - 1000])
-                } else {
-                    serveDatagrams(udp[tag].fd, family: udp[tag].family)
-                }
-            }
+        loop.run(until: shouldStop)
+    }
+
+    func ready(token: UInt32, events: EventLoop.Events) {
+        if token >= Self.listenerToken {
+            let i = Int(token - Self.listenerToken)
+            if i < listeners.count { acceptAndClose(listeners[i]) }
+        } else if Int(token) < udp.count {
+            serveDatagrams(udp[Int(token)].fd, family: udp[Int(token)].family)
         }
     }
 
     private func acceptAndClose(_ fd: Int32) {
-        while true {
-            let c = accept(fd, nil, nil)
-            if c < 0 { return }
+        while let c = try? Syscall.nonBlocking("accept", { accept(fd, nil, nil) }) {
             close(c)
         }
     }
@@ -175,14 +177,14 @@ public final class Responder {
         for _ in 0..<256 {
             var from = sockaddr_storage()
             var fromLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let n = buffer.withUnsafeMutableBytes { b in
-                withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(fd, b.baseAddress, b.count, Int32(MSG_DONTWAIT), $0, &fromLength)
+            let received = try? buffer.withUnsafeMutableBytes { b throws(SystemError) in
+                try withUnsafeMutablePointer(to: &from) { (p: UnsafeMutablePointer<sockaddr_storage>) throws(SystemError) -> Int? in
+                    try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa: UnsafeMutablePointer<sockaddr>) throws(SystemError) -> Int? in
+                        try Syscall.nonBlocking("recvfrom") { recvfrom(fd, b.baseAddress, b.count, Int32(MSG_DONTWAIT), sa, &fromLength) }
                     }
                 }
             }
-            if n < 0 { return }
+            guard let n = received ?? nil else { return }
             guard let (source, port) = SocketAddress.parse(from) else { continue }
             handle(Array(buffer[0..<n]), from: source, port: port, fd: fd, family: family)
         }
@@ -204,7 +206,7 @@ public final class Responder {
             let name = source.family == .ipv6 ? "[\(source)]:\(port)" : "\(source):\(port)"
             log("client \(name): first request (\(payload.count) bytes)")
         }
-        guard limiter.allow(source, now: System.now()) else {
+        guard limiter.allow(source, now: MonotonicClock.now()) else {
             rateLimited += 1
             return
         }
@@ -226,20 +228,26 @@ public final class Responder {
     private func send(_ d: ResponderWire.Decision, to address: IPAddress, port: UInt16, fd: Int32) -> Int {
         let bytes = d.reply.encode(length: d.payloadLength, ipSize: d.ipSize)
         precondition(bytes.count == d.payloadLength, "reply size decided by ResponderWire")
-        if !d.dontFragment { try? System.setFragmentation(fd, address.family, allowed: true) }
-        defer { if !d.dontFragment { try? System.setFragmentation(fd, address.family, allowed: false) } }
+        if !d.dontFragment { try? Sockets.setFragmentation(fd, address.family, allowed: true) }
+        defer { if !d.dontFragment { try? Sockets.setFragmentation(fd, address.family, allowed: false) } }
         var to = SocketAddress.make(address, port: port)
         var result = -1
         for attempt in 0..<2 {
+            var failure: SystemError? = nil
             let n = bytes.withUnsafeBytes { b in
                 withUnsafePointer(to: &to) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, b.baseAddress, b.count, 0, $0, SocketAddress.length(address.family))
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
+                        do throws(SystemError) {
+                            return try Syscall.run("sendto") { sendto(fd, b.baseAddress, b.count, 0, sa, SocketAddress.length(address.family)) }
+                        } catch {
+                            failure = error
+                            return -1
+                        }
                     }
                 }
             }
-            if n >= 0 { return n }
-            result = -Int(errno)
+            guard let failure else { return n }
+            result = -Int(failure.errno.rawValue)
             if attempt == 0 { drainErrors(fd) }
         }
         return result
@@ -253,14 +261,14 @@ public final class Responder {
         for _ in 0..<64 {
             var msg = msghdr()
             let n = buffer.withUnsafeMutableBytes { b in
-                control.withUnsafeMutableBytes { c in
+                control.withUnsafeMutableBytes { c -> Int in
                     var iov = iovec(iov_base: b.baseAddress, iov_len: 512)
                     return withUnsafeMutablePointer(to: &iov) { iovp in
                         msg.msg_iov = iovp
                         msg.msg_iovlen = 1
                         msg.msg_control = c.baseAddress
                         msg.msg_controllen = c.count
-                        return recvmsg(fd, &msg, Int32(MSG_DONTWAIT) | cpp_MSG_ERRQUEUE)
+                        return (try? Syscall.nonBlocking("recvmsg(MSG_ERRQUEUE)") { recvmsg(fd, &msg, Int32(MSG_DONTWAIT) | cpp_MSG_ERRQUEUE) } ?? -1) ?? -1
                     }
                 }
             }

@@ -1,13 +1,12 @@
 import PathProbeCore
 import PathProbeEngine
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// File and signal plumbing for `pathprobe bulk`: a lazy line reader, an output file written one
-/// record per write(2), and SIGINT/SIGTERM turned into a flag the event loop polls.
+/// File plumbing for `pathprobe bulk`: a lazy line reader and an output file written one record
+/// per write(2). (SIGINT / SIGTERM: `SignalWatcher`.)
 
 /// Lines of a file descriptor, read in 64 KiB chunks as they are asked for ("\n" ends a line; a last
 /// line without one still counts). Invalid UTF-8 is replaced, never fatal.
@@ -167,35 +166,3 @@ func bulkScanForResume(path: String, format: BulkResumeScanner.Format) throws ->
     do { return try scanner.finish() } catch { throw PathProbeError.usage("\(error)") }
 }
 
-/// SIGINT / SIGTERM: the handler only stores the signal number; the event loop sees it within
-/// 100 ms, stops taking targets, and the run ends with what finished written. The handler resets
-/// itself, so a second Ctrl-C ends the process at once.
-public enum BulkSignals {
-    static let received = Atomic<Int32>(0)
-
-    public static func install() {
-        received.store(0, ordering: .relaxed)
-        for sig in [SIGINT, SIGTERM] {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { BulkSignals.received.store($0, ordering: .relaxed) }
-            action.sa_flags = Int32(bitPattern: UInt32(SA_RESETHAND))
-            sigemptyset(&action.sa_mask)
-            sigaction(sig, &action, nil)
-        }
-        // A parent may hand down a mask that blocks them (some test runners and job controllers do).
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    public static func restore() {
-        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
-    }
-
-    /// The signal that asked the run to stop, 0 if none.
-    public static var pending: Int32 { received.load(ordering: .relaxed) }
-
-    public static func name(_ sig: Int32) -> String { sig == SIGINT ? "SIGINT" : (sig == SIGTERM ? "SIGTERM" : "signal \(sig)") }
-}

@@ -93,14 +93,15 @@ public final class BulkRunner {
         defer { resolver?.shutdown() }
 
         var reader = BulkTargetReader(lines)
-        BulkSignals.install()
-        defer { BulkSignals.restore() }
+        let signals = SignalWatcher.install()
+        engine.loop.stop(on: signals)
+        defer { signals.restore() }
         started = MonotonicClock.now()
         engine.run(concurrency: max(1, options.concurrency), next: { self.nextSlot(&reader) },
                    finished: { self.finished($0) }, shouldStop: { self.tick() })
         if options.progress { writeProgress(clear: true) }
-        let sig = BulkSignals.pending
-        if sig != 0 { summary.stoppedBy = BulkSignals.name(sig) }
+        let sig = signals.received
+        if sig != 0 { summary.stoppedBy = SignalWatcher.name(sig) }
         summary.probesSent = engine.probesSent
         summary.durationSeconds = (MonotonicClock.now() - started).inMs / 1000
         output.sync()
@@ -208,7 +209,7 @@ public final class BulkRunner {
                 writeProgress(clear: false)
             }
         }
-        return BulkSignals.pending != 0 || output.failure != nil
+        return output.failure != nil
     }
 
     private func writeProgress(clear: Bool) {

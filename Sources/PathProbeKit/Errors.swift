@@ -14,7 +14,6 @@ extension PathProbeError {
             case .unknownInterface, .noRoute: return .usage(e.description)
             case .permissionDenied, .system: return .environment(e.description)
             }
-        case let e as PrivilegeError: return .environment(e.description)
         case let e as SystemError: return .environment(e.description)
         default: return .usage("\(error)")
         }

@@ -3,8 +3,7 @@ import PathProbeEngine
 
 /// The reach measurement for one target: the port probes and, with --responder, the responder's
 /// UDP path measurement, side by side on one engine. `prepare` builds them (TCP by raw SYNs; without
-/// the privilege for raw sockets, when allowed, by connect() before the engine runs: `tcp_probe`
-/// "connect"); `finish` makes the `reach` document. The one place (for `reach`, `profile`, `bulk`
+/// the privilege for raw sockets, by connect() on the same engine: `tcp_probe` "connect"); `finish` makes the `reach` document. The one place (for `reach`, `profile`, `bulk`
 /// and the exporter) a reach measurement is set up and finished.
 public final class ReachSetup {
     public let target: ProbeTarget
@@ -14,18 +13,18 @@ public final class ReachSetup {
     let reach: ReachMeasurement
     let responder: ResponderMeasurement?
     let rawSYN: Bool
-    let connected: [TCPPortResult]
+    let connect: TCPConnectMeasurement?
     let started = MonotonicClock.now()
 
     init(target: ProbeTarget, arguments: ReachArguments, reach: ReachMeasurement, responder: ResponderMeasurement?, rawSYN: Bool,
-         connected: [TCPPortResult]) {
+         connect: TCPConnectMeasurement?) {
         self.target = target
         self.arguments = arguments
         self.reach = reach
         self.responder = responder
         self.rawSYN = rawSYN
-        self.connected = connected
-        measurements = [reach] + (responder.map { [$0] } ?? [])
+        self.connect = connect
+        measurements = [reach] + (responder.map { [$0] } ?? []) + (connect.map { [$0] } ?? [])
     }
 
     /// `engine`: open its sockets for these probes (single targets), falling back to connect() when
@@ -36,21 +35,20 @@ public final class ReachSetup {
         let (tcp, udp) = arguments.ports
         var rawSYN = !tcp.isEmpty
         if rawSYN, let engine {
-            do { try engine.prepare(family: family, kind: .tcpSyn(port: 0)) } catch PrivilegeError.tcpSynUnavailable { rawSYN = false } catch {
-                throw PathProbeError.from(error)
-            }
+            // Without the privilege for raw sockets, TCP ports are probed with connect() instead.
+            do { try engine.prepare(family: family, kind: .tcpSyn(port: 0)) } catch { rawSYN = false }
         }
         if let engine, !udp.isEmpty || arguments.responderPortToUse != nil {
             _ = try openSocket(engine, family: family, kind: .udp(port: 0))
         }
-        let connected = !rawSYN && !tcp.isEmpty
-            ? TCPConnectProber.probe(target.address, ports: tcp, timeoutMs: probe.timeoutMs,
-                                     attempts: probe.retries(default: ReachArguments.defaultRetries))
-            : []
+        let connect = !rawSYN && !tcp.isEmpty
+            ? TCPConnectMeasurement(destination: target.address, ports: tcp, timeoutMs: probe.timeoutMs,
+                                    attempts: probe.retries(default: ReachArguments.defaultRetries))
+            : nil
         let reach = ReachMeasurement(options: arguments.parameters(for: target.address, probe: probe, synPorts: rawSYN))
         let responder = arguments.responderParameters(for: target.address, maxSize: target.egress.mtu ?? 1500, probe: probe)
             .map(ResponderMeasurement.init)
-        return ReachSetup(target: target, arguments: arguments, reach: reach, responder: responder, rawSYN: rawSYN, connected: connected)
+        return ReachSetup(target: target, arguments: arguments, reach: reach, responder: responder, rawSYN: rawSYN, connect: connect)
     }
 
     /// The finished `reach` document. The SYN-ACK's MSS is judged against the best path MTU known:
@@ -62,9 +60,9 @@ public final class ReachSetup {
         result.line = target.line
         if !arguments.ports.tcp.isEmpty {
             result.tcpProbe = rawSYN ? .syn : .connect
-            if !rawSYN {
-                result.tcp = connected
-                result.probesSent += connected.reduce(0) { $0 + $1.attempts }
+            if let connect {
+                result.tcp = connect.results
+                result.probesSent += connect.probesSent
             }
         }
         if var report = responder?.report {

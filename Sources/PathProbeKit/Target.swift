@@ -41,7 +41,7 @@ public func makeEngine(_ probe: ProbeArguments, defaultRate: Double = 1000) thro
 }
 
 public func engineOptions(_ probe: ProbeArguments, defaultRate: Double) -> EngineOptions {
-    EngineOptions(rate: probe.rate(default: defaultRate), icmpSocket: ICMPSocketPreference(rawValue: probe.icmpSocket.rawValue) ?? .auto,
+    EngineOptions(rate: probe.rate(default: defaultRate), icmpSocket: probe.icmpSocket,
                   interface: probe.interface)
 }
 

@@ -7,9 +7,6 @@ import PathProbeKit
 import Glibc
 #endif
 
-/// Set by SIGINT / SIGTERM; the responder's loop checks it every 200 ms.
-nonisolated(unsafe) private var serveStopRequested: sig_atomic_t = 0
-
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -69,17 +66,10 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw PathProbeError.from(error)
         }
-        signal(SIGINT) { _ in serveStopRequested = 1 }
-        signal(SIGTERM) { _ in serveStopRequested = 1 }
-        // A parent may have started us with these signals blocked (the mask is inherited): unblock them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        responder.loop.stop(on: SignalWatcher.install())
         CLI.printError("pathprobe serve: listening on \(responder.listeningDescription)")
         let deadline = duration.map { MonotonicClock.now() + Nanoseconds.fromMs($0 * 1000) }
-        responder.run { serveStopRequested != 0 || deadline.map { MonotonicClock.now() >= $0 } ?? false }
+        responder.run { deadline.map { MonotonicClock.now() >= $0 } ?? false }
         for line in responder.summary() { CLI.printError("pathprobe serve: " + line) }
     }
 }

@@ -8,6 +8,11 @@
 //    control messages and hands Swift one flat struct.
 //  - struct epoll_event is packed on x86_64; Swift gets an unpacked copy.
 //  - ICMP_FILTER / ICMP6_FILTER are set with macros.
+//  - struct tcp_info in glibc's <netinet/tcp.h> stops before the byte and segment counters; the
+//    kernel's <linux/tcp.h> has them but clashes with glibc's header, so tcpinfo.c reads it alone
+//    and hands Swift a flat struct.
+//  - eventfd and the signal handler's wake-up write are one-liners, kept here so Swift never
+//    touches a macro (EFD_*) or calls a non-async-signal-safe function in a handler.
 #ifndef CPATHPROBE_H
 #define CPATHPROBE_H
 
@@ -82,11 +87,47 @@ struct cpp_epoll_event {
 extern const uint32_t cpp_EPOLLIN;
 extern const uint32_t cpp_EPOLLOUT;
 extern const uint32_t cpp_EPOLLERR;
+extern const uint32_t cpp_EPOLLHUP;
+extern const uint32_t cpp_EPOLLRDHUP;
 int cpp_epoll_create(void);
 int cpp_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int cpp_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data);
+int cpp_epoll_delete(int epfd, int fd);
 int cpp_epoll_wait(int epfd, struct cpp_epoll_event *events, int maxevents, int timeout_ms);
 /// Like cpp_epoll_wait with a nanosecond timeout (epoll_pwait2); a negative timeout waits forever.
 int cpp_epoll_wait_ns(int epfd, struct cpp_epoll_event *events, int maxevents, int64_t timeout_ns);
+
+// ---- eventfd and signals ------------------------------------------------------------------------
+/// A non-blocking, close-on-exec eventfd (another thread or a signal handler wakes the event loop).
+int cpp_eventfd(void);
+/// Adds 1 to an eventfd (async-signal-safe: a plain write(2)); errors are ignored (EAGAIN: already signalled).
+void cpp_eventfd_signal(int fd);
+/// Reads and clears an eventfd; returns the count, 0 when it was not signalled.
+uint64_t cpp_eventfd_drain(int fd);
+/// Installs `handler` for `sig` with sa_flags SA_RESETHAND when `reset_after_first` (a second signal
+/// then ends the process); unblocks the signal in this thread. Returns 0 or -1 with errno.
+int cpp_install_signal(int sig, void (*handler)(int), int reset_after_first);
+
+// ---- TCP_INFO ---------------------------------------------------------------------------------------
+/// The fields of the kernel's struct tcp_info that stream probes report.
+struct cpp_tcp_info {
+    uint8_t state;
+    uint8_t options;       // TCPI_OPT_* bits
+    uint32_t snd_mss;
+    uint32_t rcv_mss;
+    uint32_t advmss;
+    uint32_t pmtu;
+    uint32_t unacked;
+    uint32_t total_retrans;
+    uint32_t rtt_us;
+    uint32_t segs_in;      // 0 on kernels before 4.2
+    uint64_t bytes_acked;  // 0 on kernels before 4.1
+    uint64_t bytes_received;
+};
+extern const uint8_t cpp_TCPI_OPT_TIMESTAMPS;
+/// getsockopt(TCP_INFO) into `out`; returns 0 or -1 with errno.
+int cpp_tcp_info(int fd, struct cpp_tcp_info *out);
+extern const int cpp_TCP_MAXSEG;
 
 /// CLOCK_MONOTONIC in nanoseconds.
 uint64_t cpp_monotonic_ns(void);

@@ -44,16 +44,5 @@ public enum ICMPNames {
         family == .ipv4 ? (type == 3 && code == 3) : (type == 1 && code == 4)
     }
 
-    public static func errnoName(_ e: Int32) -> String {
-        switch e {
-        case 1: return "EPERM (operation not permitted)"
-        case 13: return "EACCES (permission denied)"
-        case 90: return "EMSGSIZE (message too long)"
-        case 101: return "ENETUNREACH (network unreachable)"
-        case 113: return "EHOSTUNREACH (no route to host)"
-        case 111: return "ECONNREFUSED (connection refused)"
-        case 105: return "ENOBUFS (no buffer space)"
-        default: return "errno \(e)"
-        }
-    }
+    public static func errnoName(_ e: Int32) -> String { ErrnoNames.describe(e) }
 }

@@ -18,7 +18,7 @@ public struct ProbeArguments: ParsableArguments, Sendable {
     public var interface: String?
 
     @Option(name: .customLong("icmp-socket"), help: "ICMP socket kind: auto (ping socket, else raw), ping, raw.")
-    public var icmpSocket: ICMPSocketChoice = .auto
+    public var icmpSocket: ICMPSocketPreference = .auto
 
     public init() {}
 
@@ -37,8 +37,9 @@ public struct ProbeArguments: ParsableArguments, Sendable {
     public func rate(default value: Double) -> Double { rate ?? value }
 }
 
-/// Which ICMP socket carries echo probes (the engine's `ICMPSocketPreference`, by the same names).
-public enum ICMPSocketChoice: String, CaseIterable, Sendable, ExpressibleByArgument {
+/// Which ICMP socket carries echo probes: ping sockets work unprivileged where
+/// net.ipv4.ping_group_range allows; raw sockets need root or CAP_NET_RAW.
+public enum ICMPSocketPreference: String, CaseIterable, Sendable, ExpressibleByArgument {
     case auto, ping, raw
 }
 

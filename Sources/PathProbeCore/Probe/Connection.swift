@@ -20,9 +20,9 @@ public struct ConnectionRequest: Sendable {
     /// MSS to advertise in the SYN (TCP_MAXSEG set before connect); it also caps the segments we
     /// send. nil: the kernel's choice (from the interface MTU).
     public var maxSegment: Int?
-    /// Send with DF while ignoring the kernel's cached PMTU and any packet-too-big (IP_PMTUDISC_PROBE
-    /// / IPV6_PMTUDISC_PROBE), so a segment is never cut below the size it was written at, even
-    /// when retransmitted: the upload probes.
+    /// Send every segment with DF (IP_PMTUDISC_DO / IPV6_PMTUDISC_DO): the upload probes. Routers
+    /// must not fragment them. The kernel still lowers its segment size after a packet-too-big or
+    /// for a PMTU it cached earlier; `TCPInfo.pathMTU` shows both, and the measurement reads it.
     public var probeMTU: Bool
     /// Longest wait for the handshake.
     public var timeout: Nanoseconds

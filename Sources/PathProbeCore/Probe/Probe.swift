@@ -13,7 +13,9 @@ public extension Nanoseconds {
     var inMs: Double { Double(self) / 1_000_000 }
 }
 
-/// What kind of packet a probe is.
+/// What kind of packet a probe is. Each kind is one type in PathProbeEngine/Probes/, registered
+/// once in `ProbeKinds.all` there (docs/engine.md); a kind added later is asked for by its name
+/// (`ProbeRequest.registeredKind`), so this enum does not change when one is added.
 public enum ProbeKind: Hashable, Sendable {
     /// ICMP / ICMPv6 echo request; answered by an echo reply.
     case icmpEcho
@@ -21,6 +23,14 @@ public enum ProbeKind: Hashable, Sendable {
     case udp(port: UInt16)
     /// TCP SYN to `port` (raw socket, root); answered by SYN-ACK or RST.
     case tcpSyn(port: UInt16)
+
+    /// The destination port the probe goes to; nil for kinds without ports (ICMP).
+    public var port: UInt16? {
+        switch self {
+        case .icmpEcho: return nil
+        case let .udp(port), let .tcpSyn(port): return port
+        }
+    }
 }
 
 public struct ProbeRequest: Sendable {
@@ -41,6 +51,10 @@ public struct ProbeRequest: Sendable {
     public var payload: [UInt8]? = nil
     /// UDP only: send without DF, letting the local stack (and IPv4 routers) fragment it.
     public var fragmentable = false
+    /// The name of a probe kind registered with the engine (PathProbeEngine/Probes/) that carries
+    /// this probe; nil: the built-in kind `kind` and `fragmentable` name. `kind` still says where
+    /// the probe goes (its port) and which answers to expect.
+    public var registeredKind: String? = nil
 
     public init(destination: IPAddress, kind: ProbeKind, size: Int, ttl: Int = 0, timeout: Nanoseconds, tag: UInt32,
                 payload: [UInt8]? = nil, fragmentable: Bool = false) {

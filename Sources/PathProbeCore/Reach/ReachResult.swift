@@ -49,13 +49,6 @@ public enum MSSSource: String, Codable, Sendable {
     case tcpMaxseg = "tcp_maxseg"
 }
 
-extension MSSSource: ExpressibleByStringLiteral {
-    /// Lets the engine's connect() prober name the source by its JSON value ("tcp_maxseg").
-    public init(stringLiteral value: String) {
-        guard let s = MSSSource(rawValue: value) else { preconditionFailure("unknown MSS source '\(value)'") }
-        self = s
-    }
-}
 
 /// How TCP ports were probed.
 public enum TCPProbeMethod: String, Codable, Sendable {

@@ -1,12 +1,15 @@
 import PathProbeCore
 
-/// A binary min-heap of (deadline, id, generation) in one preallocated array: no allocation per
-/// timer once warm. Stale entries (the generation no longer matches) are skipped by the caller.
+/// A binary min-heap of (deadline, id, generation, token) in one preallocated array: no allocation
+/// per timer once warm. Timers are never cancelled: stale entries (the generation no longer
+/// matches) are skipped by whoever set them.
 struct TimerHeap {
     struct Entry {
         var deadline: Nanoseconds
         var id: Int32
         var generation: UInt32
+        /// The owner's own label (the event loop passes it back to the handler).
+        var token: UInt32 = 0
     }
 
     private(set) var entries: [Entry] = []
@@ -49,40 +52,5 @@ struct TimerHeap {
             }
         }
         return top
-    }
-}
-
-/// The global probe budget (--rate): tokens refill continuously; a small burst keeps batches full.
-struct TokenBucket {
-    let rate: Double  // probes per second; 0 = unlimited
-    let burst: Double
-    private var tokens: Double
-    private var last: Nanoseconds
-
-    init(rate: Double, now: Nanoseconds) {
-        self.rate = rate
-        burst = rate > 0 ? max(1, min(Double(ProbeSocket.batchSize), rate / 50)) : 0
-        tokens = burst
-        last = now
-    }
-
-    var unlimited: Bool { rate <= 0 }
-
-    mutating func refill(_ now: Nanoseconds) {
-        guard !unlimited, now > last else { return }
-        tokens = min(burst, tokens + Double(now - last) * rate / 1e9)
-        last = now
-    }
-
-    mutating func take() -> Bool {
-        if unlimited { return true }
-        if tokens >= 1 { tokens -= 1; return true }
-        return false
-    }
-
-    /// When the next token will be there.
-    func nextTokenAt(_ now: Nanoseconds) -> Nanoseconds {
-        if unlimited || tokens >= 1 { return now }
-        return now + Nanoseconds((1 - tokens) / rate * 1e9) + 1
     }
 }
