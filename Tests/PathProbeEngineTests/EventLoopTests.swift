@@ -186,7 +186,7 @@ import Glibc
         #expect(m.isFinished)
         #expect(m.results.map(\.state) == [.open, .open, .closed, .filtered, .filtered])
         #expect(m.results[0].mss == 1460 && m.results[1].mss == 1460, "TCP_MAXSEG + 12 with timestamps")
-        #expect(m.results[0].mssSource == "tcp_maxseg")
+        #expect(m.results[0].mssSource == .tcpMaxseg)
         #expect(m.results[3].attempts == 3 && m.results[3].error == nil)
         #expect(m.results[4].error == "connect: EHOSTUNREACH (no route to host)")
         #expect(m.results.map(\.attempts) == [1, 1, 1, 3, 1])

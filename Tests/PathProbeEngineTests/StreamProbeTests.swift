@@ -189,7 +189,7 @@ func freeTCPPort() -> UInt16 {
         server.finish()
         #expect(m.results.map(\.state) == [.open, .closed])
         #expect(m.results[0].mss.map { $0 > 1400 && $0 <= 65495 } == true, "\(m.results[0])")
-        #expect(m.results[0].mssSource == "tcp_maxseg")
+        #expect(m.results[0].mssSource == .tcpMaxseg)
         #expect(m.results[0].rttMs != nil && m.results[1].rttMs != nil)
         #expect(m.probesSent == 2)
         #expect(engine.connectionsOpened == 2)

@@ -26,7 +26,7 @@ import Testing
         let (r, _) = measure(h, tcp: [443, 3389, 8443, 22])
         #expect(r.tcp.map(\.state) == [.open, .closed, .filtered, .filtered])
         #expect(r.tcp[0].mss == 1200)
-        #expect(r.tcp[0].mssSource == "syn-ack")
+        #expect(r.tcp[0].mssSource == .synAck)
         #expect(r.tcp[0].rttMs == 1)
         #expect(r.tcp[2].icmp == nil && r.tcp[2].attempts == 2)
         #expect(r.tcp[3].icmp == ICMPReport(type: prohibited.0, code: prohibited.1, from: h.address))
