@@ -142,7 +142,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             }
             switch p.role {
             case .reference:
-                if now >= (p.lastFlightByteAt ?? p.payloadAt!) + quietTime { completeReference(id, &s) }
+                if now >= referenceEnd(p) { completeReference(id, &s) }
             case .control:
                 if let d = p.deadline, now >= d { controlFailed(id, &s) }
             case .down:
@@ -183,6 +183,13 @@ public final class TCPPathMTUMeasurement: Measurement {
     private var quietTime: Nanoseconds { .fromMs(max(options.minimumTimeoutMs, 4 * (rtt.smoothed ?? 0))) }
     private var margin: Nanoseconds { .fromMs(rtt.timeoutMs) }
 
+    /// The reference flight ends after a quiet time once it started; the server may take up to the
+    /// timeout to start it (a loaded TLS server signs first).
+    private func referenceEnd(_ p: Probe) -> Nanoseconds {
+        if let last = p.lastFlightByteAt { return last + quietTime }
+        return p.payloadAt! + .fromMs(options.timeoutMs)
+    }
+
     /// When a download probe that got nothing may be judged: the round's control delay (or the
     /// reference's) and a half again, plus the flight's own length and an RTT-based margin.
     private func downJudgeTime(_ p: Probe) -> Nanoseconds? {
@@ -201,7 +208,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         for p in probes.values where !p.handshaking {
             if p.payloadAt == nil { consider(p.deadline); continue }
             switch p.role {
-            case .reference: consider((p.lastFlightByteAt ?? p.payloadAt!) + quietTime)
+            case .reference: consider(referenceEnd(p))
             case .control: consider(p.deadline)
             case .down: consider(downJudgeTime(p))
             case .up: if !p.finalCheck { consider(p.nextPoll); consider(p.deadline) }
@@ -661,8 +668,8 @@ public final class TCPPathMTUMeasurement: Measurement {
             notes.append("the answer on port \(options.port) is not \(service.rawValue); sizes were measured with it all the same")
         }
         if reachable {
-            if options.directions.up { r.up = direction(up) }
-            if options.directions.down { r.down = direction(down) }
+            r.up = options.directions.up ? direction(up) : direction(nil)
+            r.down = options.directions.down ? direction(down) : direction(nil)
             if down?.shrinkSeen == true {
                 notes.append("the server sent smaller segments after a timeout (RFC 4821 probing or black-hole detection): only sizes that arrived count")
             }

@@ -1,0 +1,408 @@
+@testable import PathProbeCore
+
+/// A TCP path and server that exist only in memory, segment by segment in virtual time: one-way MTUs
+/// (a route MTU in one direction), per direction a router that sends packet-too-big or drops silently
+/// (a black hole), random loss of data segments, a server with its own MSS, timestamps or not, a
+/// processing delay that grows with parallel handshakes, retransmission timeouts and optionally
+/// RFC 4821-style shrinking of its segments after one; closed ports and silent hosts. The client side
+/// plays Linux: TCP_MAXSEG, tcpi_rcv_mss (largest in-order segment, starting at min(advmss, 536)),
+/// bytes_acked counting the SYN, a cached PMTU, resegmenting after a PTB.
+struct SimulatedTCPPath {
+    enum TooBig { case sendsPTB, blackHole }
+    enum Port { case open, closed, silent }
+
+    var family: AddressFamily = .ipv4
+    var server: IPAddress { family == .ipv4 ? IPAddress("10.0.3.2")! : IPAddress("fd00:3::2")! }
+    /// Client to server: the largest packet that passes, and what happens to larger ones.
+    var upMTU = 1500
+    var up = TooBig.blackHole
+    /// Server to client.
+    var downMTU = 1500
+    var down = TooBig.blackHole
+    /// The client's interface MTU (caps what it advertises and sends).
+    var localMTU = 1500
+    /// The kernel already holds a PMTU for the server (an earlier PTB).
+    var cachedPathMTU: Int? = nil
+    var loss = 0.0
+    var oneWayDelayMs = 0.5
+    var port = Port.open
+    var service = TCPService.tls
+    /// What the server answers to a complete request, in bytes (TLS: its certificate flight).
+    var flightBytes = 3598
+    /// The server's own MSS (its interface MTU - 40 / - 60).
+    var serverMSS: Int? = nil
+    var timestamps = true
+    var processingMs = 5.0
+    /// Extra processing per connection being served at the same time (a CPU-bound TLS server).
+    var loadMsPerConnection = 3.0
+    var serverRTOMs = 200.0
+    /// After its first retransmission timeout the server sends segments of at most this MSS.
+    var shrinkToMSS: Int? = nil
+    /// RDP: what the Connection Confirm selects.
+    var rdpSelects: X224.SelectedProtocol = .ssl
+
+    var headers: Int { family.ipHeaderSize + 20 }
+    var options: Int { timestamps ? 12 : 0 }
+    var ownMSS: Int { serverMSS ?? (1500 - headers) }
+}
+
+struct SimulatedTCPRunner: ProbeScheduler {
+    var path: SimulatedTCPPath
+    var now: Nanoseconds = 0
+    private var rng: SplitMix64
+    private var queue: [(time: Nanoseconds, seq: Int, action: Action)] = []
+    private var seq = 0
+    private var nextID: UInt32 = 1
+    private var conns: [ConnectionID: Conn] = [:]
+
+    // What tests check.
+    private(set) var opened = 0
+    private(set) var closedByMeasurement = 0
+    private(set) var maxOpen = 0
+    /// Largest client packet the server received, per connection.
+    private(set) var largestUpPacket: [ConnectionID: Int] = [:]
+    /// Requests the server saw complete (the payloads are well framed).
+    private(set) var completeRequests = 0
+    var openConnections: Int { conns.values.filter { !$0.closed }.count }
+
+    struct Segment {
+        var start: Int
+        var bytes: [UInt8]
+        var end: Int { start + bytes.count }
+    }
+
+    enum Action {
+        case event(ConnectionID, ConnectionEvent)
+        case toServer(ConnectionID, Segment)
+        case toClient(ConnectionID, Segment)
+        case ackToClient(ConnectionID, Int)
+        case ackToServer(ConnectionID, Int)
+        case ptbToClient(ConnectionID, Int)
+        case ptbToServer(ConnectionID, Int)
+        case clientRTO(ConnectionID, Int)
+        case serverRTO(ConnectionID, Int)
+        case respond(ConnectionID, [UInt8])
+        case serverFIN(ConnectionID)
+        case wake
+    }
+
+    struct Conn {
+        var request: ConnectionRequest
+        var closed = false
+        var established = false
+        // Client sending.
+        var pathMTU: Int
+        var sendPayload = 0
+        var advPayload = 0
+        var written: [UInt8] = []
+        var sndUna = 0
+        var sndNxt = 0
+        var clientRTOms = 200.0
+        var clientTimer = 0
+        var retransmits = 0
+        // Server receiving.
+        var serverIn: [UInt8] = []
+        var serverOOO: [Segment] = []
+        var consumed = 0
+        var rdpConfirmed = false
+        var answered = false
+        // Server sending.
+        var serverPayload = 0
+        var out: [UInt8] = []
+        var srvUna = 0
+        var srvNxt = 0
+        var serverRTOms = 200.0
+        var serverTimer = 0
+        var serverTimeouts = 0
+        var finSent = false
+        // Client receiving.
+        var rcvNxt = 0
+        var clientOOO: [Segment] = []
+        var rcvMSS = 0
+        var segsIn = 0
+    }
+
+    init(path: SimulatedTCPPath, seed: UInt64 = 1) {
+        self.path = path
+        rng = SplitMix64(seed: seed)
+    }
+
+    private var d: Nanoseconds { .fromMs(path.oneWayDelayMs) }
+
+    private mutating func at(_ t: Nanoseconds, _ a: Action) {
+        seq += 1
+        queue.append((max(t, now), seq, a))
+    }
+
+    // MARK: ProbeScheduler
+
+    mutating func send(_ probe: ProbeRequest) { preconditionFailure("no datagram probes here") }
+    mutating func wake(at time: Nanoseconds) { at(time, .wake) }
+
+    mutating func connect(_ request: ConnectionRequest) -> ConnectionID {
+        let id = ConnectionID(raw: nextID)
+        nextID += 1
+        opened += 1
+        var c = Conn(request: request, pathMTU: min(path.localMTU, path.cachedPathMTU ?? path.localMTU))
+        let mss = min(request.maxSegment ?? (path.localMTU - path.headers), path.localMTU - path.headers)
+        c.advPayload = mss - path.options
+        c.sendPayload = min(mss, path.ownMSS, c.pathMTU - path.headers) - path.options
+        c.serverPayload = min(mss, path.ownMSS) - path.options
+        c.clientRTOms = max(200, 4 * path.oneWayDelayMs)
+        c.serverRTOms = path.serverRTOMs
+        conns[id] = c
+        maxOpen = max(maxOpen, openConnections)
+        switch path.port {
+        case .silent: at(now + request.timeout, .event(id, .timedOut))
+        case .closed: at(now + 2 * d, .event(id, .failed(errno: 111)))
+        case .open:
+            conns[id]!.established = true
+            at(now + 2 * d, .event(id, .connected(info(id))))
+        }
+        return id
+    }
+
+    mutating func write(_ bytes: [UInt8], to id: ConnectionID) {
+        guard var c = conns[id], !c.closed else { return }
+        c.written += bytes
+        conns[id] = c
+        transmitClient(id, from: c.sndNxt)
+    }
+
+    mutating func requestInfo(_ id: ConnectionID) { at(now, .event(id, .info(info(id)))) }
+
+    mutating func close(_ id: ConnectionID) {
+        guard conns[id]?.closed == false else { return }
+        conns[id]!.closed = true
+        closedByMeasurement += 1
+    }
+
+    // MARK: running
+
+    @discardableResult
+    mutating func run(_ m: some Measurement, limitMs: Double = 120_000) -> Double {
+        m.advance(&self)
+        while !m.isFinished {
+            guard let i = queue.indices.min(by: { (queue[$0].time, queue[$0].seq) < (queue[$1].time, queue[$1].seq) }) else { break }
+            let e = queue.remove(at: i)
+            now = max(now, e.time)
+            if now.inMs > limitMs { break }
+            switch e.action {
+            case .wake: m.advance(&self)
+            case let .event(id, event):
+                guard let c = conns[id], !c.closed else { continue }
+                var ev = event
+                if case .info = event { ev = .info(info(id)) }
+                m.handle(ConnectionResult(id: id, tag: c.request.tag, request: c.request, event: ev, time: now), &self)
+            default: network(e.action)
+            }
+        }
+        return now.inMs
+    }
+
+    func info(_ id: ConnectionID) -> TCPInfo {
+        let c = conns[id]!
+        var i = TCPInfo()
+        i.receiveMSS = c.rcvMSS > 0 ? c.rcvMSS : min(c.advPayload, 536)
+        i.sendMSS = c.sendPayload
+        i.advertisedMSS = c.advPayload
+        i.pathMTU = c.pathMTU
+        i.bytesReceived = UInt64(c.rcvNxt)
+        i.bytesAcked = UInt64(1 + c.sndUna)
+        i.unacked = c.sndNxt > c.sndUna ? (c.sndNxt - c.sndUna + c.sendPayload - 1) / max(1, c.sendPayload) : 0
+        i.totalRetransmits = c.retransmits
+        i.segmentsIn = c.segsIn
+        i.rttMicroseconds = Int(2 * path.oneWayDelayMs * 1000)
+        i.timestamps = path.timestamps
+        return i
+    }
+
+    // MARK: the wire
+
+    private mutating func lost() -> Bool { path.loss > 0 && rng.nextDouble() < path.loss }
+
+    /// Sends the client's data from `from` in segments of its current size.
+    private mutating func transmitClient(_ id: ConnectionID, from: Int) {
+        guard var c = conns[id], c.established, !c.closed else { return }
+        var start = from
+        while start < c.written.count {
+            let end = min(start + c.sendPayload, c.written.count)
+            let segment = Segment(start: start, bytes: Array(c.written[start..<end]))
+            let packet = segment.bytes.count + path.headers + path.options
+            if packet > c.pathMTU {
+                // DF and larger than the kernel's path MTU: the kernel resegments first (never happens
+                // with sendPayload derived from pathMTU; kept as a guard).
+                break
+            }
+            if packet > path.upMTU {
+                if path.up == .sendsPTB { at(now + d / 2, .ptbToClient(id, path.upMTU)) }
+            } else if !lost() {
+                at(now + d, .toServer(id, segment))
+            }
+            start = end
+        }
+        c.sndNxt = max(c.sndNxt, start)
+        c.clientTimer += 1
+        conns[id] = c
+        if c.sndNxt > c.sndUna { at(now + .fromMs(c.clientRTOms), .clientRTO(id, c.clientTimer)) }
+    }
+
+    private mutating func transmitServer(_ id: ConnectionID, from: Int) {
+        guard var c = conns[id], !c.closed else { return }
+        var start = from
+        while start < c.out.count {
+            let end = min(start + c.serverPayload, c.out.count)
+            let segment = Segment(start: start, bytes: Array(c.out[start..<end]))
+            let packet = segment.bytes.count + path.headers + path.options
+            if packet > path.downMTU {
+                if path.down == .sendsPTB { at(now + d / 2, .ptbToServer(id, path.downMTU)) }
+            } else if !lost() {
+                at(now + d, .toClient(id, segment))
+            }
+            start = end
+        }
+        c.srvNxt = max(c.srvNxt, start)
+        c.serverTimer += 1
+        conns[id] = c
+        if c.srvNxt > c.srvUna { at(now + .fromMs(c.serverRTOms), .serverRTO(id, c.serverTimer)) }
+    }
+
+    private mutating func network(_ a: Action) {
+        switch a {
+        case let .toServer(id, s):
+            guard var c = conns[id], !c.closed else { return }
+            largestUpPacket[id] = max(largestUpPacket[id] ?? 0, s.bytes.count + path.headers + path.options)
+            c.serverOOO.append(s)
+            var progressed = true
+            while progressed {
+                progressed = false
+                for (i, o) in c.serverOOO.enumerated() where o.start <= c.serverIn.count && o.end > c.serverIn.count {
+                    c.serverIn += o.bytes.suffix(o.end - c.serverIn.count)
+                    c.serverOOO.remove(at: i)
+                    progressed = true
+                    break
+                }
+            }
+            c.serverOOO.removeAll { $0.end <= c.serverIn.count }
+            conns[id] = c
+            at(now + d, .ackToClient(id, c.serverIn.count))  // quick ACK
+            serve(id)
+        case let .ackToClient(id, ack):
+            guard var c = conns[id], !c.closed else { return }
+            c.segsIn += 1
+            if ack > c.sndUna { c.sndUna = ack }
+            conns[id] = c
+        case let .toClient(id, s):
+            guard var c = conns[id], !c.closed else { return }
+            c.segsIn += 1
+            var delivered: [UInt8] = []
+            c.clientOOO.append(s)
+            var progressed = true
+            while progressed {
+                progressed = false
+                for (i, o) in c.clientOOO.enumerated() where o.start <= c.rcvNxt && o.end > c.rcvNxt {
+                    let fresh = Array(o.bytes.suffix(o.end - c.rcvNxt))
+                    // Linux's estimate: the largest in-order segment, never above what we advertised.
+                    if o.bytes.count >= c.rcvMSS { c.rcvMSS = min(o.bytes.count, c.advPayload) }
+                    delivered += fresh
+                    c.rcvNxt = o.end
+                    c.clientOOO.remove(at: i)
+                    progressed = true
+                    break
+                }
+            }
+            c.clientOOO.removeAll { $0.end <= c.rcvNxt }
+            conns[id] = c
+            at(now + d, .ackToServer(id, c.rcvNxt))
+            if !delivered.isEmpty { at(now, .event(id, .received(delivered, info(id)))) }
+        case let .ackToServer(id, ack):
+            guard var c = conns[id], !c.closed else { return }
+            if ack > c.srvUna { c.srvUna = ack }
+            let done = c.srvUna >= c.out.count && c.answered && path.service == .http && !c.finSent
+            if done { c.finSent = true }
+            conns[id] = c
+            if done { at(now + d, .serverFIN(id)) }
+        case let .ptbToClient(id, mtu):
+            guard var c = conns[id], !c.closed, mtu < c.pathMTU else { return }
+            c.pathMTU = mtu
+            c.sendPayload = min(c.sendPayload, mtu - path.headers - path.options)
+            c.retransmits += 1
+            conns[id] = c
+            transmitClient(id, from: c.sndUna)
+        case let .ptbToServer(id, mtu):
+            guard var c = conns[id], !c.closed, mtu - path.headers - path.options < c.serverPayload else { return }
+            c.serverPayload = mtu - path.headers - path.options
+            conns[id] = c
+            transmitServer(id, from: c.srvUna)
+        case let .clientRTO(id, n):
+            guard var c = conns[id], !c.closed, n == c.clientTimer, c.sndUna < c.sndNxt else { return }
+            c.retransmits += 1
+            c.clientRTOms *= 2
+            conns[id] = c
+            transmitClient(id, from: c.sndUna)
+        case let .serverRTO(id, n):
+            guard var c = conns[id], !c.closed, n == c.serverTimer, c.srvUna < c.srvNxt, c.serverTimeouts < 6 else { return }
+            c.serverTimeouts += 1
+            c.serverRTOms *= 2
+            if let shrink = path.shrinkToMSS { c.serverPayload = min(c.serverPayload, shrink - path.options) }
+            conns[id] = c
+            transmitServer(id, from: c.srvUna)
+        case let .respond(id, bytes):
+            guard var c = conns[id], !c.closed else { return }
+            c.out += bytes
+            conns[id] = c
+            transmitServer(id, from: c.srvNxt)
+        case let .serverFIN(id):
+            guard conns[id]?.closed == false else { return }
+            at(now, .event(id, .peerClosed(info(id))))
+        case .event, .wake:
+            break
+        }
+    }
+
+    /// The server application: answers complete requests.
+    private mutating func serve(_ id: ConnectionID) {
+        guard var c = conns[id], !c.answered else { return }
+        let input = Array(c.serverIn[c.consumed...])
+        if path.service == .rdp && !c.rdpConfirmed {
+            guard input.count >= 4, input.count >= Int(input[2]) << 8 | Int(input[3]) else { return }
+            c.consumed += Int(input[2]) << 8 | Int(input[3])
+            c.rdpConfirmed = true
+            conns[id] = c
+            let code: UInt32 = switch path.rdpSelects {
+            case .rdp: 0
+            case .ssl: 1
+            case .hybrid: 2
+            case .rdstls: 4
+            case .hybridEx: 8
+            }
+            let cc: [UInt8] = [0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 0x02, 0x00, 0x08, 0x00,
+                               UInt8(code), 0, 0, 0]
+            at(now + .fromMs(1), .respond(id, cc))
+            return
+        }
+        var complete = false
+        var answer = [UInt8](repeating: 0x41, count: path.flightBytes)
+        switch path.service {
+        case .tls, .rdp:
+            if input.count >= 5, input[0] == 0x16 { complete = input.count >= 5 + (Int(input[3]) << 8 | Int(input[4])) }
+            let prefix: [UInt8] = [0x16, 0x03, 0x03, 0x00, 0x9b, 0x02]
+            answer.replaceSubrange(0..<min(prefix.count, answer.count), with: prefix.prefix(answer.count))
+        case .http:
+            complete = String(decoding: input, as: UTF8.self).contains("\r\n\r\n")
+            let prefix = Array("HTTP/1.1 200 OK\r\n".utf8)
+            answer.replaceSubrange(0..<min(prefix.count, answer.count), with: prefix.prefix(answer.count))
+        case .pathprobe:
+            if let r = StreamResponderWire.Request(header: input), input.count >= r.length {
+                complete = true
+                answer = StreamResponderWire.answer(to: r, largestSegment: 0).encode()
+            }
+        }
+        guard complete else { return }
+        completeRequests += 1
+        c.answered = true
+        conns[id] = c
+        let busy = conns.values.filter { !$0.closed && $0.answered && $0.srvNxt == 0 }.count
+        at(now + .fromMs(path.processingMs + path.loadMsPerConnection * Double(busy)), .respond(id, answer))
+    }
+}
