@@ -27,7 +27,7 @@
 # The server is 10.0.3.2 and fd00:3::2. Interfaces are eth0 (towards the client) and eth1.
 set -euo pipefail
 
-usage() { sed -n '2,31p' "$0" >&2; exit 2; }
+usage() { sed -n '2,27p' "$0" >&2; exit 2; }
 
 cmd=${1:-}; prefix=${2:-}
 [[ -n "$cmd" && -n "$prefix" ]] || usage

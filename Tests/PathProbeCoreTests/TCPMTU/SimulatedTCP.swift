@@ -38,8 +38,8 @@ struct SimulatedTCPPath {
     var serverRTOMs = 200.0
     /// After its first retransmission timeout the server sends segments of at most this MSS.
     var shrinkToMSS: Int? = nil
-    /// RDP: what the Connection Confirm selects.
-    var rdpSelects: X224.SelectedProtocol = .ssl
+    /// RDP: the protocol code the Connection Confirm selects (0 standard RDP security, 1 TLS).
+    var rdpSelects: UInt32 = 1
 
     var headers: Int { family.ipHeaderSize + 20 }
     var options: Int { timestamps ? 12 : 0 }
@@ -86,38 +86,51 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case wake
     }
 
+    /// One side's sending state: what was written, acknowledged, sent; its segment size and timer.
+    struct Sender {
+        var data: [UInt8] = []
+        var una = 0
+        var nxt = 0
+        var payload = 0
+        var rtoMs = 200.0
+        var timer = 0
+        var timeouts = 0
+    }
+
+    /// One side's receiving state: bytes in order so far, and segments that came early.
+    struct Receiver {
+        var bytes: [UInt8] = []
+        var early: [Segment] = []
+
+        /// Takes a segment; returns the segments that now fit in order (each as it came).
+        mutating func accept(_ s: Segment) -> [Segment] {
+            early.append(s)
+            var fitted: [Segment] = []
+            while let i = early.firstIndex(where: { $0.start <= bytes.count && $0.end > bytes.count }) {
+                let o = early.remove(at: i)
+                bytes += o.bytes.suffix(o.end - bytes.count)
+                fitted.append(o)
+            }
+            early.removeAll { $0.end <= bytes.count }
+            return fitted
+        }
+    }
+
     struct Conn {
         var request: ConnectionRequest
         var closed = false
         var established = false
-        // Client sending.
         var pathMTU: Int
-        var sendPayload = 0
         var advPayload = 0
-        var written: [UInt8] = []
-        var sndUna = 0
-        var sndNxt = 0
-        var clientRTOms = 200.0
-        var clientTimer = 0
         var retransmits = 0
-        // Server receiving.
-        var serverIn: [UInt8] = []
-        var serverOOO: [Segment] = []
+        var client = Sender()
+        var server = Sender()
+        var atServer = Receiver()
+        var atClient = Receiver()
         var consumed = 0
         var rdpConfirmed = false
         var answered = false
-        // Server sending.
-        var serverPayload = 0
-        var out: [UInt8] = []
-        var srvUna = 0
-        var srvNxt = 0
-        var serverRTOms = 200.0
-        var serverTimer = 0
-        var serverTimeouts = 0
         var finSent = false
-        // Client receiving.
-        var rcvNxt = 0
-        var clientOOO: [Segment] = []
         var rcvMSS = 0
         var segsIn = 0
     }
@@ -146,10 +159,10 @@ struct SimulatedTCPRunner: ProbeScheduler {
         var c = Conn(request: request, pathMTU: min(path.localMTU, path.cachedPathMTU ?? path.localMTU))
         let mss = min(request.maxSegment ?? (path.localMTU - path.headers), path.localMTU - path.headers)
         c.advPayload = mss - path.options
-        c.sendPayload = min(mss, path.ownMSS, c.pathMTU - path.headers) - path.options
-        c.serverPayload = min(mss, path.ownMSS) - path.options
-        c.clientRTOms = max(200, 4 * path.oneWayDelayMs)
-        c.serverRTOms = path.serverRTOMs
+        c.client.payload = min(mss, path.ownMSS, c.pathMTU - path.headers) - path.options
+        c.server.payload = min(mss, path.ownMSS) - path.options
+        c.client.rtoMs = max(200, 4 * path.oneWayDelayMs)
+        c.server.rtoMs = path.serverRTOMs
         conns[id] = c
         maxOpen = max(maxOpen, openConnections)
         switch path.port {
@@ -164,9 +177,9 @@ struct SimulatedTCPRunner: ProbeScheduler {
 
     mutating func write(_ bytes: [UInt8], to id: ConnectionID) {
         guard var c = conns[id], !c.closed else { return }
-        c.written += bytes
+        c.client.data += bytes
         conns[id] = c
-        transmitClient(id, from: c.sndNxt)
+        transmit(id, from: c.client.nxt, upward: true)
     }
 
     mutating func requestInfo(_ id: ConnectionID) { at(now, .event(id, .info(info(id)))) }
@@ -204,12 +217,13 @@ struct SimulatedTCPRunner: ProbeScheduler {
         let c = conns[id]!
         var i = TCPInfo()
         i.receiveMSS = c.rcvMSS > 0 ? c.rcvMSS : min(c.advPayload, 536)
-        i.sendMSS = c.sendPayload
+        i.sendMSS = c.client.payload
         i.advertisedMSS = c.advPayload
         i.pathMTU = c.pathMTU
-        i.bytesReceived = UInt64(c.rcvNxt)
-        i.bytesAcked = UInt64(1 + c.sndUna)
-        i.unacked = c.sndNxt > c.sndUna ? (c.sndNxt - c.sndUna + c.sendPayload - 1) / max(1, c.sendPayload) : 0
+        i.bytesReceived = UInt64(c.atClient.bytes.count)
+        i.bytesAcked = UInt64(1 + c.client.una)
+        let inFlight = c.client.nxt - c.client.una
+        i.unacked = inFlight > 0 ? (inFlight + c.client.payload - 1) / max(1, c.client.payload) : 0
         i.totalRetransmits = c.retransmits
         i.segmentsIn = c.segsIn
         i.rttMicroseconds = Int(2 * path.oneWayDelayMs * 1000)
@@ -221,50 +235,33 @@ struct SimulatedTCPRunner: ProbeScheduler {
 
     private mutating func lost() -> Bool { path.loss > 0 && rng.nextDouble() < path.loss }
 
-    /// Sends the client's data from `from` in segments of its current size.
-    private mutating func transmitClient(_ id: ConnectionID, from: Int) {
+    /// Sends one side's data from `from` in segments of its current size; a segment larger than the
+    /// path in that direction gets a PTB to the sender or vanishes.
+    private mutating func transmit(_ id: ConnectionID, from: Int, upward: Bool) {
         guard var c = conns[id], c.established, !c.closed else { return }
+        var side = upward ? c.client : c.server
         var start = from
-        while start < c.written.count {
-            let end = min(start + c.sendPayload, c.written.count)
-            let segment = Segment(start: start, bytes: Array(c.written[start..<end]))
+        while start < side.data.count {
+            let end = min(start + side.payload, side.data.count)
+            let segment = Segment(start: start, bytes: Array(side.data[start..<end]))
             let packet = segment.bytes.count + path.headers + path.options
-            if packet > c.pathMTU {
-                // DF and larger than the kernel's path MTU: the kernel resegments first (never happens
-                // with sendPayload derived from pathMTU; kept as a guard).
-                break
-            }
-            if packet > path.upMTU {
-                if path.up == .sendsPTB { at(now + d / 2, .ptbToClient(id, path.upMTU)) }
+            let mtu = upward ? path.upMTU : path.downMTU
+            if packet > mtu {
+                if (upward ? path.up : path.down) == .sendsPTB {
+                    at(now + d / 2, upward ? .ptbToClient(id, mtu) : .ptbToServer(id, mtu))
+                }
             } else if !lost() {
-                at(now + d, .toServer(id, segment))
+                at(now + d, upward ? .toServer(id, segment) : .toClient(id, segment))
             }
             start = end
         }
-        c.sndNxt = max(c.sndNxt, start)
-        c.clientTimer += 1
+        side.nxt = max(side.nxt, start)
+        side.timer += 1
+        if upward { c.client = side } else { c.server = side }
         conns[id] = c
-        if c.sndNxt > c.sndUna { at(now + .fromMs(c.clientRTOms), .clientRTO(id, c.clientTimer)) }
-    }
-
-    private mutating func transmitServer(_ id: ConnectionID, from: Int) {
-        guard var c = conns[id], !c.closed else { return }
-        var start = from
-        while start < c.out.count {
-            let end = min(start + c.serverPayload, c.out.count)
-            let segment = Segment(start: start, bytes: Array(c.out[start..<end]))
-            let packet = segment.bytes.count + path.headers + path.options
-            if packet > path.downMTU {
-                if path.down == .sendsPTB { at(now + d / 2, .ptbToServer(id, path.downMTU)) }
-            } else if !lost() {
-                at(now + d, .toClient(id, segment))
-            }
-            start = end
+        if side.nxt > side.una {
+            at(now + .fromMs(side.rtoMs), upward ? .clientRTO(id, side.timer) : .serverRTO(id, side.timer))
         }
-        c.srvNxt = max(c.srvNxt, start)
-        c.serverTimer += 1
-        conns[id] = c
-        if c.srvNxt > c.srvUna { at(now + .fromMs(c.serverRTOms), .serverRTO(id, c.serverTimer)) }
     }
 
     private mutating func network(_ a: Action) {
@@ -272,86 +269,64 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case let .toServer(id, s):
             guard var c = conns[id], !c.closed else { return }
             largestUpPacket[id] = max(largestUpPacket[id] ?? 0, s.bytes.count + path.headers + path.options)
-            c.serverOOO.append(s)
-            var progressed = true
-            while progressed {
-                progressed = false
-                for (i, o) in c.serverOOO.enumerated() where o.start <= c.serverIn.count && o.end > c.serverIn.count {
-                    c.serverIn += o.bytes.suffix(o.end - c.serverIn.count)
-                    c.serverOOO.remove(at: i)
-                    progressed = true
-                    break
-                }
-            }
-            c.serverOOO.removeAll { $0.end <= c.serverIn.count }
+            _ = c.atServer.accept(s)
             conns[id] = c
-            at(now + d, .ackToClient(id, c.serverIn.count))  // quick ACK
+            at(now + d, .ackToClient(id, c.atServer.bytes.count))  // quick ACK
             serve(id)
         case let .ackToClient(id, ack):
             guard var c = conns[id], !c.closed else { return }
             c.segsIn += 1
-            if ack > c.sndUna { c.sndUna = ack }
+            c.client.una = max(c.client.una, ack)
             conns[id] = c
         case let .toClient(id, s):
             guard var c = conns[id], !c.closed else { return }
             c.segsIn += 1
-            var delivered: [UInt8] = []
-            c.clientOOO.append(s)
-            var progressed = true
-            while progressed {
-                progressed = false
-                for (i, o) in c.clientOOO.enumerated() where o.start <= c.rcvNxt && o.end > c.rcvNxt {
-                    let fresh = Array(o.bytes.suffix(o.end - c.rcvNxt))
-                    // Linux's estimate: the largest in-order segment, never above what we advertised.
-                    if o.bytes.count >= c.rcvMSS { c.rcvMSS = min(o.bytes.count, c.advPayload) }
-                    delivered += fresh
-                    c.rcvNxt = o.end
-                    c.clientOOO.remove(at: i)
-                    progressed = true
-                    break
-                }
+            let before = c.atClient.bytes.count
+            for o in c.atClient.accept(s) where o.bytes.count >= c.rcvMSS {
+                // Linux's estimate: the largest in-order segment, never above what we advertised.
+                c.rcvMSS = min(o.bytes.count, c.advPayload)
             }
-            c.clientOOO.removeAll { $0.end <= c.rcvNxt }
+            let delivered = Array(c.atClient.bytes[before...])
             conns[id] = c
-            at(now + d, .ackToServer(id, c.rcvNxt))
+            at(now + d, .ackToServer(id, c.atClient.bytes.count))
             if !delivered.isEmpty { at(now, .event(id, .received(delivered, info(id)))) }
         case let .ackToServer(id, ack):
             guard var c = conns[id], !c.closed else { return }
-            if ack > c.srvUna { c.srvUna = ack }
-            let done = c.srvUna >= c.out.count && c.answered && path.service == .http && !c.finSent
+            c.server.una = max(c.server.una, ack)
+            let done = c.server.una >= c.server.data.count && c.answered && path.service == .http && !c.finSent
             if done { c.finSent = true }
             conns[id] = c
             if done { at(now + d, .serverFIN(id)) }
         case let .ptbToClient(id, mtu):
             guard var c = conns[id], !c.closed, mtu < c.pathMTU else { return }
             c.pathMTU = mtu
-            c.sendPayload = min(c.sendPayload, mtu - path.headers - path.options)
+            c.client.payload = min(c.client.payload, mtu - path.headers - path.options)
             c.retransmits += 1
             conns[id] = c
-            transmitClient(id, from: c.sndUna)
+            transmit(id, from: c.client.una, upward: true)
         case let .ptbToServer(id, mtu):
-            guard var c = conns[id], !c.closed, mtu - path.headers - path.options < c.serverPayload else { return }
-            c.serverPayload = mtu - path.headers - path.options
+            guard var c = conns[id], !c.closed, mtu - path.headers - path.options < c.server.payload else { return }
+            c.server.payload = mtu - path.headers - path.options
             conns[id] = c
-            transmitServer(id, from: c.srvUna)
+            transmit(id, from: c.server.una, upward: false)
         case let .clientRTO(id, n):
-            guard var c = conns[id], !c.closed, n == c.clientTimer, c.sndUna < c.sndNxt else { return }
+            guard var c = conns[id], !c.closed, n == c.client.timer, c.client.una < c.client.nxt else { return }
             c.retransmits += 1
-            c.clientRTOms *= 2
+            c.client.rtoMs *= 2
             conns[id] = c
-            transmitClient(id, from: c.sndUna)
+            transmit(id, from: c.client.una, upward: true)
         case let .serverRTO(id, n):
-            guard var c = conns[id], !c.closed, n == c.serverTimer, c.srvUna < c.srvNxt, c.serverTimeouts < 6 else { return }
-            c.serverTimeouts += 1
-            c.serverRTOms *= 2
-            if let shrink = path.shrinkToMSS { c.serverPayload = min(c.serverPayload, shrink - path.options) }
+            guard var c = conns[id], !c.closed, n == c.server.timer, c.server.una < c.server.nxt, c.server.timeouts < 6 else { return }
+            c.server.timeouts += 1
+            c.server.rtoMs *= 2
+            if let shrink = path.shrinkToMSS { c.server.payload = min(c.server.payload, shrink - path.options) }
             conns[id] = c
-            transmitServer(id, from: c.srvUna)
+            transmit(id, from: c.server.una, upward: false)
         case let .respond(id, bytes):
             guard var c = conns[id], !c.closed else { return }
-            c.out += bytes
+            c.server.data += bytes
             conns[id] = c
-            transmitServer(id, from: c.srvNxt)
+            transmit(id, from: c.server.nxt, upward: false)
         case let .serverFIN(id):
             guard conns[id]?.closed == false else { return }
             at(now, .event(id, .peerClosed(info(id))))
@@ -363,19 +338,13 @@ struct SimulatedTCPRunner: ProbeScheduler {
     /// The server application: answers complete requests.
     private mutating func serve(_ id: ConnectionID) {
         guard var c = conns[id], !c.answered else { return }
-        let input = Array(c.serverIn[c.consumed...])
+        let input = Array(c.atServer.bytes[c.consumed...])
         if path.service == .rdp && !c.rdpConfirmed {
             guard input.count >= 4, input.count >= Int(input[2]) << 8 | Int(input[3]) else { return }
             c.consumed += Int(input[2]) << 8 | Int(input[3])
             c.rdpConfirmed = true
             conns[id] = c
-            let code: UInt32 = switch path.rdpSelects {
-            case .rdp: 0
-            case .ssl: 1
-            case .hybrid: 2
-            case .rdstls: 4
-            case .hybridEx: 8
-            }
+            let code = path.rdpSelects
             let cc: [UInt8] = [0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 0x02, 0x00, 0x08, 0x00,
                                UInt8(code), 0, 0, 0]
             at(now + .fromMs(1), .respond(id, cc))
@@ -402,7 +371,7 @@ struct SimulatedTCPRunner: ProbeScheduler {
         completeRequests += 1
         c.answered = true
         conns[id] = c
-        let busy = conns.values.filter { !$0.closed && $0.answered && $0.srvNxt == 0 }.count
+        let busy = conns.values.filter { !$0.closed && $0.answered && $0.server.nxt == 0 }.count
         at(now + .fromMs(path.processingMs + path.loadMsPerConnection * Double(busy)), .respond(id, answer))
     }
 }

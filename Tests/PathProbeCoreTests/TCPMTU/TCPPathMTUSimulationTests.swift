@@ -198,7 +198,7 @@ import Testing
     }
 
     @Test func rdpWithStandardSecurityHasNoFlight() {
-        let r = measure(path { $0.service = .rdp; $0.rdpSelects = .rdp }).result
+        let r = measure(path { $0.service = .rdp; $0.rdpSelects = 0 }).result
         #expect(r.reachable && r.service == .rdp)
         #expect(r.pathMTUDown == nil && r.pathMTUUp == nil)
         #expect(r.notes.contains { $0.contains("standard RDP security") })
