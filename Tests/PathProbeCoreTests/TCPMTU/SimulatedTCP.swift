@@ -38,6 +38,8 @@ struct SimulatedTCPPath {
     var serverRTOMs = 200.0
     /// After its first retransmission timeout the server sends segments of at most this MSS.
     var shrinkToMSS: Int? = nil
+    /// The server stops accepting after this many connections (a rate limit, a crashed service).
+    var acceptsConnections: Int? = nil
     /// RDP: the protocol code the Connection Confirm selects (0 standard RDP security, 1 TLS).
     var rdpSelects: UInt32 = 1
 
@@ -165,7 +167,8 @@ struct SimulatedTCPRunner: ProbeScheduler {
         c.server.rtoMs = path.serverRTOMs
         conns[id] = c
         maxOpen = max(maxOpen, openConnections)
-        switch path.port {
+        let refused = path.acceptsConnections.map { opened > $0 } ?? false
+        switch refused ? .closed : path.port {
         case .silent: at(now + request.timeout, .event(id, .timedOut))
         case .closed: at(now + 2 * d, .event(id, .failed(errno: 111)))
         case .open:

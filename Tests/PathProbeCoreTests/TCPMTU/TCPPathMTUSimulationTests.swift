@@ -132,6 +132,20 @@ import Testing
         #expect(r.pathMTUDown == 1100 && r.down.blackHole)
     }
 
+    @Test func serverThatAnswersNothing() {
+        let r = measure(path { $0.flightBytes = 0 }).result
+        #expect(r.reachable && r.serviceAnswered == nil)
+        #expect(r.pathMTUDown == nil && r.down.note?.contains("sent nothing") == true)
+        #expect(r.pathMTUUp == 1500)
+    }
+
+    @Test func serverThatStopsAcceptingEndsTheRun() {
+        let r = measure(path(down: 1400) { $0.acceptsConnections = 6 }).result
+        #expect(r.reachable)
+        #expect(r.pathMTUDown == nil && r.down.note?.contains("kept failing") == true)
+        #expect(r.connections < 100)
+    }
+
     @Test func serverThatShrinksSegmentsAfterATimeoutIsNotBelieved() {
         // Default timing: the probe is judged before the server's RTO (200 ms).
         let quick = measure(path(down: 1400) { $0.shrinkToMSS = 1024 }).result
