@@ -82,10 +82,13 @@ public final class TCPPathMTUMeasurement: Measurement {
         var finalCheck = false
     }
     private var probes: [ConnectionID: Probe] = [:]
-    /// Connections waiting for a handshake slot (`maxHandshakes`).
+    /// Connections waiting for a slot (`maxHandshakes`): a slot is held from connect until the server
+    /// has surely accepted the connection (RDP: its Connection Confirm; others: the handshake).
     private var queued: [(role: Role, size: Int, round: Int)] = []
     private var handshaking = 0
-    private let maxHandshakes: Int
+    /// Halved whenever a probe's handshake goes unanswered: a server whose listen backlog overflows
+    /// drops SYNs (xrdp listens with a backlog of 2, socat and python's http.server with 5).
+    private var maxHandshakes: Int
 
     /// One direction's search.
     struct DirectionState {
@@ -95,8 +98,11 @@ public final class TCPPathMTUMeasurement: Measurement {
         var outstanding = 0
         var done = false
         var connectionFailures = 0
-        /// Down: the round's control got its flight after this delay; nil while waiting for it.
-        var controlDelay: Nanoseconds? = nil
+        /// Down: the round's control got its flight.
+        var controlAnswered = false
+        /// Down: the longest delay from request to first flight byte among this round's connections
+        /// that got full segments (the control, the sizes that passed): how slow the server is now.
+        var roundDelay: Nanoseconds = 0
         /// Down: the round's control failed: the round's silences prove nothing.
         var controlFailed = false
         /// Smaller segments arrived late: the server shrank them after a timeout.
@@ -104,6 +110,9 @@ public final class TCPPathMTUMeasurement: Measurement {
         /// Sizes above this could not be sent or elicited (server MSS, local route, flight size).
         var limit: Int? = nil
         var limitReason: String? = nil
+        /// The smallest size whose failure the path itself showed (silence, PTB, smaller segments),
+        /// not an MSS cap.
+        var smallestProvenFailure: Int? = nil
         var note: String? = nil
     }
     private var up: DirectionState? = nil
@@ -172,7 +181,9 @@ public final class TCPPathMTUMeasurement: Measurement {
         case let .peerClosed(info): peerClosed(r.id, info, r.time, &s)
         case let .failed(errno):
             failed(r.id, reason: errno == Self.econnrefused ? nil : "connection failed: \(ICMPNames.errnoName(errno))", &s)
-        case .timedOut: failed(r.id, reason: "no answer to the handshake", &s)
+        case .timedOut:
+            if probes[r.id]?.role != .reference { maxHandshakes = max(1, min(maxHandshakes, options.parallel) / 2) }
+            failed(r.id, reason: "no answer to the handshake", &s)
         }
         if !isFinished { scheduleWake(&s) }
     }
@@ -190,16 +201,17 @@ public final class TCPPathMTUMeasurement: Measurement {
         return p.payloadAt! + .fromMs(options.timeoutMs)
     }
 
-    /// When a download probe that got nothing may be judged: the round's control delay (or the
-    /// reference's) and a half again, plus the flight's own length and an RTT-based margin.
+    /// When a download probe that got nothing may be judged: once the round's control got its flight,
+    /// the round's longest first-byte delay (or the reference's) and a quarter again, plus the flight's
+    /// own length and an RTT-based margin.
     private func downJudgeTime(_ p: Probe) -> Nanoseconds? {
         guard let written = p.payloadAt, let st = down else { return nil }
         let ceiling = written + .fromMs(options.timeoutMs)
         let f = flight ?? Flight(bytes: 0, firstDelay: 0, lastDelay: 0)
         if st.controlFailed { return min(ceiling, written + 2 * f.lastDelay + margin) }
-        guard let control = st.controlDelay else { return ceiling }
-        let delay = max(control, f.firstDelay)
-        return min(ceiling, written + delay + delay / 2 + (f.lastDelay - f.firstDelay) + margin)
+        guard st.controlAnswered else { return ceiling }
+        let delay = max(st.roundDelay, f.firstDelay)
+        return min(ceiling, written + delay + delay / 4 + (f.lastDelay - f.firstDelay) + margin)
     }
 
     private func scheduleWake<S: ProbeScheduler>(_ s: inout S) {
@@ -233,7 +245,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         }
         let request = ConnectionRequest(destination: options.destination, port: options.port,
                                         maxSegment: math.mss(forPacket: size), probeMTU: role == .up,
-                                        timeout: .fromMs(options.timeoutMs), tag: UInt32(connections))
+                                        timeout: handshakeTimeout(role), tag: UInt32(connections))
         let id = s.connect(request)
         connections += 1
         handshaking += 1
@@ -244,7 +256,14 @@ public final class TCPPathMTUMeasurement: Measurement {
         probes[id] = p
     }
 
-    /// A handshake ended (either way): the next queued connection may start.
+    /// The reference waits the whole timeout for its handshake; once the RTT is known a probe does not
+    /// wait for a lost SYN's retransmission (1 s): it gives up and the size is asked again.
+    private func handshakeTimeout(_ role: Role) -> Nanoseconds {
+        guard role != .reference, let srtt = rtt.smoothed else { return .fromMs(options.timeoutMs) }
+        return .fromMs(min(options.timeoutMs, max(200, 8 * srtt)))
+    }
+
+    /// A connection no longer holds a handshake slot: the next queued connection may start.
     private func handshakeEnded<S: ProbeScheduler>(_ id: ConnectionID, _ s: inout S) {
         guard probes[id]?.handshaking == true else { return }
         probes[id]?.handshaking = false
@@ -276,23 +295,28 @@ public final class TCPPathMTUMeasurement: Measurement {
         // Until the payload leaves (RDP negotiates first): the longest wait for the service.
         p.deadline = time + .fromMs(options.timeoutMs)
         probes[id] = p
-        handshakeEnded(id, &s)
+        // RDP: xrdp accepts slowly; the slot is held until its Connection Confirm.
+        if service != .rdp { handshakeEnded(id, &s) }
         switch p.role {
         case .reference:
             reachable = true
             timestamps = info.timestamps
             startPayload(id, &s)
-            if options.directions.up && up == nil {
-                up = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
-                                                       knownGood: options.minSize - 1, confirmations: options.retries))
-                startRound(.up, &s)
-            }
+            // Upload alone starts at once; with both, it waits for the download search (startUp).
+            if !options.directions.down { startUp(&s) }
         case .down, .control:
             if p.role == .down, info.advertisedMSS > 0, info.advertisedMSS < p.expected {
-                // Our own kernel advertises less (the route or interface towards the target is smaller).
                 let limit = p.math.packet(forPayload: info.advertisedMSS)
-                setLimit(.down, limit, "the local route or interface allows no larger packets")
-                conclude(id, .down, .tooBig(mtu: limit), &s)
+                if info.pathMTU > 0 && info.pathMTU < p.size {
+                    // Linux advertises no more than a PMTU it has cached for the destination (an earlier
+                    // PTB on the way out, kept ~10 minutes): larger download packets cannot be asked for.
+                    setLimit(.down, limit, "the kernel's cached path MTU towards the server (\(info.pathMTU), from an earlier packet-too-big) caps the MSS it advertises: larger download packets cannot be asked for (ip route flush cache)")
+                    conclude(id, .down, .tooBig(mtu: limit), capped: true, &s)
+                } else {
+                    // Our own interface or route towards the target is smaller: part of the path.
+                    setLimit(.down, limit, "the local route or interface allows no larger packets")
+                    conclude(id, .down, .tooBig(mtu: limit), &s)
+                }
                 return
             }
             startPayload(id, &s)
@@ -303,9 +327,10 @@ public final class TCPPathMTUMeasurement: Measurement {
                     packetTooBigs.append(.init(mtu: info.pathMTU, probeSize: p.size, cached: true))
                     conclude(id, .up, .tooBig(mtu: info.pathMTU), &s)
                 } else {
+                    // The server's MSS: its interface, a PMTU it cached towards us, or a clamp on the path.
                     let limit = p.math.packet(forPayload: info.sendMSS)
-                    setLimit(.up, limit, "the server's MSS (or an MSS clamp on the path) allows no larger segments")
-                    conclude(id, .up, .tooBig(mtu: limit), &s)
+                    setLimit(.up, limit, "the server's MSS (its interface, a path MTU it learned, or an MSS clamp on the path) allows no larger segments")
+                    conclude(id, .up, .tooBig(mtu: limit), capped: true, &s)
                 }
                 return
             }
@@ -357,6 +382,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         case let .write(payload):
             s.write(payload, to: id)
             payloadSent(id, &s)
+            handshakeEnded(id, &s)
         case let .failed(why):
             if p.role == .reference {
                 serviceFailure = why
@@ -379,12 +405,17 @@ public final class TCPPathMTUMeasurement: Measurement {
         case .control:
             if let first = q.firstFlightByteAt, let written = q.payloadAt {
                 let delay = first - written
-                let known = down?.controlDelay ?? 0
-                down?.controlDelay = max(known, delay)
+                down?.controlAnswered = true
+                noteRoundDelay(delay)
                 close(id, &s)
             }
         case .down:
-            if q.maxReceiveMSS >= q.expected && q.expected > 0 { conclude(id, .down, .passed, &s) }
+            if q.maxReceiveMSS >= q.expected && q.expected > 0 {
+                // A size that passed came at the server's pace: a sample of its delay under this load
+                // (smaller segments are no sample: they may be a shrinking server's, late).
+                if let first = q.firstFlightByteAt, let written = q.payloadAt, first > written { noteRoundDelay(first - written) }
+                conclude(id, .down, .passed, &s)
+            }
         case .up:
             checked(id, info, &s)
         }
@@ -505,6 +536,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         }
         close(id, &s)
         guard options.directions.down else { finishIfDone(&s); return }
+        if !reachable { finishIfDone(&s); return }
         var state = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
                                                       knownGood: options.minSize, confirmations: options.retries))
         let math = defaultMath
@@ -525,7 +557,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         }
         if downEvidence > 0 { state.search.record(size: min(downEvidence, state.search.maxSize), .passed) }
         down = state
-        if !state.done { startRound(.down, &s) } else { finishIfDone(&s) }
+        if !state.done { startRound(.down, &s) } else { startUp(&s); finishIfDone(&s) }
     }
 
     // MARK: rounds
@@ -537,16 +569,11 @@ public final class TCPPathMTUMeasurement: Measurement {
 
     private func state(_ role: Role) -> DirectionState? { role == .up ? up : role == .down ? down : nil }
 
-    /// Connections per round: `parallel`, shared while both directions search.
-    private func slots(_ role: Role) -> Int {
-        let otherBusy = role == .up ? !(down?.done ?? false) : !(up?.done ?? true)
-        return max(1, options.directions == .both && otherBusy ? options.parallel / 2 : options.parallel)
-    }
 
     private func startRound<S: ProbeScheduler>(_ role: Role, _ s: inout S) {
         guard let st = state(role), !st.done, st.outstanding == 0 else { return }
         // Down rounds keep one connection for the control.
-        let count = role == .down ? max(1, slots(role) - 1) : slots(role)
+        let count = role == .down ? max(1, options.parallel - 1) : max(1, options.parallel)
         let sizes = st.search.nextSizes(count: count)
         if sizes.isEmpty {
             update(role) { $0.done = true }
@@ -556,7 +583,8 @@ public final class TCPPathMTUMeasurement: Measurement {
         update(role) { state in
             state.outstanding = sizes.count
             state.round += 1
-            state.controlDelay = nil
+            state.controlAnswered = false
+            state.roundDelay = 0
             state.controlFailed = false
         }
         let round = state(role)!.round
@@ -567,14 +595,28 @@ public final class TCPPathMTUMeasurement: Measurement {
         for size in sizes.reversed() { open(role, size: size, round: round, &s) }
     }
 
-    private func conclude<S: ProbeScheduler>(_ id: ConnectionID, _ role: Role, _ evidence: SizeSearch.Evidence, _ s: inout S) {
+    /// Records a probe's verdict. `capped`: the size could not be tried at all (an MSS limit), so its
+    /// failure bounds the search but proves nothing about the path.
+    private func conclude<S: ProbeScheduler>(_ id: ConnectionID, _ role: Role, _ evidence: SizeSearch.Evidence,
+                                             capped: Bool = false, _ s: inout S) {
         guard let p = probes[id] else { return }
         close(id, &s)
         update(role) { state in
             state.search.record(size: p.size, evidence)
+            if evidence != .passed && !capped { state.smallestProvenFailure = min(state.smallestProvenFailure ?? p.size, p.size) }
             state.outstanding -= 1
         }
         afterJudgement(role, &s)
+    }
+
+    /// The upload search: at once when measured alone, after the download search otherwise. Linux
+    /// advertises no MSS above a PMTU it has cached, so an upload PTB learned first would keep the
+    /// download from being tested above it for ~10 minutes.
+    private func startUp<S: ProbeScheduler>(_ s: inout S) {
+        guard options.directions.up, up == nil, !isFinished else { return }
+        up = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
+                                               knownGood: options.minSize - 1, confirmations: options.retries))
+        startRound(.up, &s)
     }
 
     private func afterJudgement<S: ProbeScheduler>(_ role: Role, _ s: inout S) {
@@ -583,10 +625,15 @@ public final class TCPPathMTUMeasurement: Measurement {
             update(role) { $0.done = true }
             // A control still waiting has nothing left to control.
             for (id, p) in probes where p.role == .control && role == .down { close(id, &s) }
+            if role == .down { startUp(&s) }
             finishIfDone(&s)
         } else {
             startRound(role, &s)
         }
+    }
+
+    private func noteRoundDelay(_ delay: Nanoseconds) {
+        if let d = down { down!.roundDelay = max(d.roundDelay, delay) }
     }
 
     private func setLimit(_ role: Role, _ limit: Int, _ reason: String) {
@@ -613,7 +660,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         let complete = p.dialogue.flightBytes + Self.flightSlack >= f.bytes
         var prompt = false
         if let first = p.firstFlightByteAt, let written = p.payloadAt {
-            let allowed = max(f.firstDelay, st.controlDelay ?? 0) + .fromMs(2 * (rtt.smoothed ?? 0) + 100)
+            let allowed = max(f.firstDelay, st.roundDelay) + .fromMs(2 * (rtt.smoothed ?? 0) + 100)
             prompt = first - written <= allowed
         }
         if r > 0 && complete && prompt {
@@ -622,7 +669,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             let limit = p.math.packet(forPayload: r)
             setLimit(.down, limit, "the server sent segments of at most \(limit) bytes (a packet-too-big reached it, or it sends no larger)")
             conclude(id, .down, .tooBig(mtu: limit), &s)
-        } else if st.controlDelay == nil || st.controlFailed, p.dialogue.flightBytes == 0 {
+        } else if !st.controlAnswered || st.controlFailed, p.dialogue.flightBytes == 0 {
             // The control got nothing either: the server is slow or stopped answering, not this size.
             discard(id, &s)
         } else {
@@ -687,15 +734,20 @@ public final class TCPPathMTUMeasurement: Measurement {
         d.note = st.note
         guard search.isDone, let mtu = search.pathMTU, st.note == nil else {
             if d.note == nil { d.note = search.isDone ? "even \(search.minSize) bytes did not pass" : "the search could not finish" }
+            d.atLeast = d.largestPassed
             return d
         }
-        if search.maxSize < options.maxSize, mtu == search.maxSize, search.smallestFailed > search.maxSize,
-           let why = st.limitReason {
-            // Capped by the flight's size: a lower bound, not a measurement.
+        let cappedByFlight = search.maxSize < options.maxSize && search.smallestFailed > search.maxSize
+        let cappedByMSS = search.smallestFailed <= search.maxSize
+            && (st.smallestProvenFailure.map { $0 > search.smallestFailed } ?? true)
+        if (cappedByFlight || cappedByMSS), let why = st.limitReason {
+            // Larger sizes could not be tried (a small flight, an MSS): a lower bound, not a measurement.
+            d.atLeast = mtu
             d.note = "at least \(mtu): " + why
             return d
         }
         d.pathMTU = mtu
+        d.atLeast = mtu
         d.blackHole = search.failureWasSilent && search.smallestFailed <= search.maxSize
         if let limit = st.limit, limit == mtu, let why = st.limitReason { d.note = why }
         return d

@@ -26,6 +26,9 @@ public struct TCPPathMTUResult: Sendable, Equatable {
         public var pathMTU: Int?
         /// Packets above `pathMTU` vanished: no PTB reached the sender, nothing smaller came instead.
         public var blackHole = false
+        /// A lower bound when `pathMTU` is nil because larger sizes could not be tried (the server's
+        /// flight too small, an MSS cap); equal to `pathMTU` when that is known.
+        public var atLeast: Int?
         /// Largest size seen to pass, and smallest seen to fail (nil: none), whatever the verdict.
         public var largestPassed: Int?
         public var smallestFailed: Int?
@@ -70,14 +73,19 @@ public struct TCPPathMTUResult: Sendable, Equatable {
     public var pathMTUUp: Int? { up.pathMTU }
     public var pathMTUDown: Int? { down.pathMTU }
 
-    /// `path_mtu`: the smaller direction, nil unless every direction asked for is known.
+    /// `path_mtu`: the smaller direction. With one direction known and the other only bounded from
+    /// below by at least as much, the known one is the smaller; otherwise nil.
     public var pathMTU: Int? {
         switch directions {
         case .up: return up.pathMTU
         case .down: return down.pathMTU
         case .both:
-            guard let u = up.pathMTU, let d = down.pathMTU else { return nil }
-            return min(u, d)
+            switch (up.pathMTU, down.pathMTU) {
+            case let (u?, d?): return min(u, d)
+            case let (u?, nil): return (down.atLeast ?? 0) >= u ? u : nil
+            case let (nil, d?): return (up.atLeast ?? 0) >= d ? d : nil
+            case (nil, nil): return nil
+            }
         }
     }
 

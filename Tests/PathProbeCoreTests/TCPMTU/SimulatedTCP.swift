@@ -56,6 +56,8 @@ struct SimulatedTCPRunner: ProbeScheduler {
     private var seq = 0
     private var nextID: UInt32 = 1
     private var conns: [ConnectionID: Conn] = [:]
+    /// The server's PMTU cache towards the client (from PTBs it received).
+    private var serverCachedMTU: Int? = nil
 
     // What tests check.
     private(set) var opened = 0
@@ -159,10 +161,13 @@ struct SimulatedTCPRunner: ProbeScheduler {
         nextID += 1
         opened += 1
         var c = Conn(request: request, pathMTU: min(path.localMTU, path.cachedPathMTU ?? path.localMTU))
-        let mss = min(request.maxSegment ?? (path.localMTU - path.headers), path.localMTU - path.headers)
+        // Linux advertises no more than its (cached) path MTU allows; so does the server, whose MSS
+        // also follows a PMTU it cached towards us.
+        let mss = min(request.maxSegment ?? (path.localMTU - path.headers), c.pathMTU - path.headers)
+        let serverMSS = min(path.ownMSS, (serverCachedMTU ?? Int.max) - path.headers)
         c.advPayload = mss - path.options
-        c.client.payload = min(mss, path.ownMSS, c.pathMTU - path.headers) - path.options
-        c.server.payload = min(mss, path.ownMSS) - path.options
+        c.client.payload = min(mss, serverMSS, c.pathMTU - path.headers) - path.options
+        c.server.payload = min(mss, serverMSS) - path.options
         c.client.rtoMs = max(200, 4 * path.oneWayDelayMs)
         c.server.rtoMs = path.serverRTOMs
         conns[id] = c
@@ -302,6 +307,7 @@ struct SimulatedTCPRunner: ProbeScheduler {
             if done { at(now + d, .serverFIN(id)) }
         case let .ptbToClient(id, mtu):
             guard var c = conns[id], !c.closed, mtu < c.pathMTU else { return }
+            path.cachedPathMTU = min(path.cachedPathMTU ?? mtu, mtu)  // the kernel keeps it ~10 minutes
             c.pathMTU = mtu
             c.client.payload = min(c.client.payload, mtu - path.headers - path.options)
             c.retransmits += 1
@@ -310,6 +316,7 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case let .ptbToServer(id, mtu):
             guard var c = conns[id], !c.closed, mtu - path.headers - path.options < c.server.payload else { return }
             c.server.payload = mtu - path.headers - path.options
+            serverCachedMTU = min(serverCachedMTU ?? mtu, mtu)
             conns[id] = c
             transmit(id, from: c.server.una, upward: false)
         case let .clientRTO(id, n):

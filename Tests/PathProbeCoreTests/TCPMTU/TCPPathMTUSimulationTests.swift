@@ -96,11 +96,29 @@ import Testing
     }
 
     @Test func downloadPTBReachesTheServerAndIsExact() {
-        // The server learns 1400 from the PTB and resends at once in smaller segments: a limit, no black hole.
+        // The server learns 1400 from the PTB and resends at once in smaller segments: a limit, no
+        // black hole. It then advertises MSS 1360 on later connections (its PMTU cache), so the
+        // upload cannot be tried above 1400: a lower bound, and 1400 is still the smaller direction.
         let r = measure(path(down: 1400) { $0.down = .sendsPTB }).result
-        #expect(r.pathMTUDown == 1400 && r.pathMTUUp == 1500)
+        #expect(r.pathMTUDown == 1400)
         #expect(!r.blackHole)
         #expect(r.down.note?.contains("at most 1400") == true)
+        #expect(r.pathMTUUp == nil && r.up.atLeast == 1400 && r.up.note?.contains("at least 1400") == true)
+        #expect(r.pathMTU == 1400)
+    }
+
+    @Test(arguments: [AddressFamily.ipv4, .ipv6])
+    func ptbHopBothWaysGivesTheExactPathMTU(_ family: AddressFamily) {
+        // The download is measured first. Its PTBs teach the server 1400, so it advertises MSS
+        // 1360 (1340) afterwards: the upload cannot be tried above 1400, a lower bound.
+        let r = measure(path(family, up: 1400, down: 1400) { $0.up = .sendsPTB; $0.down = .sendsPTB }).result
+        #expect(r.pathMTUDown == 1400 && r.up.atLeast == 1400 && r.pathMTU == 1400)
+        #expect(!r.blackHole)
+    }
+
+    @Test func uploadPTBDoesNotHideACleanDownload() {
+        let r = measure(path(up: 1400) { $0.up = .sendsPTB }).result
+        #expect(r.pathMTUDown == 1500 && r.pathMTUUp == 1400 && r.pathMTU == 1400)
     }
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])
@@ -114,7 +132,7 @@ import Testing
     @Test func flightTooSmallForLargePacketsIsNullWithANote() {
         let r = measure(path { $0.flightBytes = 900 }).result
         #expect(r.pathMTUDown == nil)
-        #expect(r.down.largestPassed == 952)
+        #expect(r.down.largestPassed == 952 && r.down.atLeast == 952)
         #expect(r.down.note?.contains("at least 952") == true)
         #expect(r.pathMTUUp == 1500)
         #expect(r.pathMTU == nil, "the smaller direction is unknown")
@@ -163,15 +181,20 @@ import Testing
     @Test func serverMSSLimitsBothDirectionsWithoutABlackHole() {
         // The server's interface is 1400: it advertises MSS 1360 and sends no larger.
         let r = measure(path { $0.serverMSS = 1360 }).result
-        #expect(r.pathMTUUp == 1400 && r.pathMTUDown == 1400)
+        #expect(r.pathMTUDown == 1400)
+        #expect(r.pathMTUUp == nil && r.up.atLeast == 1400, "larger upload segments cannot be sent: a lower bound")
+        #expect(r.pathMTU == 1400)
         #expect(!r.blackHole)
         #expect(r.up.note?.contains("MSS") == true)
     }
 
     @Test func cachedPathMTUIsReportedAsAnEarlierPTB() {
+        // A second run within the cache's life: the kernel advertises no more than 1400 either.
         let r = measure(path(up: 1400) { $0.up = .sendsPTB; $0.cachedPathMTU = 1400 }).result
         #expect(r.pathMTUUp == 1400 && !r.up.blackHole)
         #expect(r.packetTooBigs.contains { $0.mtu == 1400 && $0.cached })
+        #expect(r.pathMTUDown == nil && r.down.atLeast == 1400 && r.down.note?.contains("cached path MTU") == true)
+        #expect(r.pathMTU == 1400)
     }
 
     @Test(arguments: [AddressFamily.ipv4, .ipv6])
