@@ -389,7 +389,12 @@ public final class TCPPathMTUMeasurement: Measurement {
                 completeReference(id, &s)
                 return
             }
-            if p.role != .up || !p.dialogue.payloadWritten {
+            if !p.dialogue.payloadWritten {
+                // The service's negotiation refuses the probe (RDP without TLS): no size can be tried.
+                giveUp(id, why, &s)
+                return
+            }
+            if p.role == .down {
                 // This connection shows nothing about its size; the next round asks again.
                 discard(id, &s)
                 return
@@ -505,6 +510,22 @@ public final class TCPPathMTUMeasurement: Measurement {
         down?.controlFailed = true
     }
 
+    /// The service will not take a probe: the direction ends with that reason.
+    private func giveUp<S: ProbeScheduler>(_ id: ConnectionID, _ why: String, _ s: inout S) {
+        guard let p = probes[id] else { return }
+        close(id, &s)
+        if p.role == .control {
+            down?.controlFailed = true
+            return
+        }
+        update(p.role) { state in
+            state.done = true
+            if state.note == nil { state.note = why }
+            state.outstanding -= 1
+        }
+        afterJudgement(p.role, &s)
+    }
+
     /// Closes a probe connection that gave no evidence about its size.
     private func discard<S: ProbeScheduler>(_ id: ConnectionID, _ s: inout S) {
         guard let p = probes[id] else { return }
@@ -535,6 +556,11 @@ public final class TCPPathMTUMeasurement: Measurement {
             flight = Flight(bytes: p.dialogue.flightBytes, firstDelay: first - written, lastDelay: last - written)
         }
         close(id, &s)
+        if let why = serviceFailure, !p.dialogue.payloadWritten, options.directions.up, up == nil {
+            // The negotiation never let a payload through: the upload cannot be tried either.
+            up = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
+                                                   knownGood: options.minSize - 1), done: true, note: why)
+        }
         guard options.directions.down else { finishIfDone(&s); return }
         if !reachable { finishIfDone(&s); return }
         var state = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,

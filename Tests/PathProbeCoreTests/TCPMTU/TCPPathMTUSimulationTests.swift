@@ -239,6 +239,10 @@ import Testing
         #expect(r.reachable && r.service == .rdp)
         #expect(r.pathMTUDown == nil && r.pathMTUUp == nil)
         #expect(r.notes.contains { $0.contains("standard RDP security") })
+        #expect(r.connections == 1, "no probe can carry a payload: none is opened")
+        let upOnly = measure(path { $0.service = .rdp; $0.rdpSelects = 0 }) { $0.directions = .up }.result
+        #expect(upOnly.pathMTUUp == nil && upOnly.up.note?.contains("standard RDP security") == true)
+        #expect(upOnly.connections <= 1 + 8)
     }
 
     @Test(arguments: [TCPService.http, .pathprobe])
