@@ -92,8 +92,19 @@ start() {
 stop() {
     local ns=$1 dir=$2 pids
     pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    # shellcheck disable=SC2086
-    [[ -z "$pids" ]] || kill $pids 2>/dev/null || true
+    if [[ -n "$pids" ]]; then
+        # shellcheck disable=SC2086
+        kill $pids 2>/dev/null || true
+        # A service child stuck writing into a black hole (xrdp's per-connection processes catch
+        # SIGTERM and stay in a blocking TLS write until TCP gives up) would outlive the lab.
+        for _ in $(seq 20); do
+            pids=$(ip netns pids "$ns" 2>/dev/null || true)
+            [[ -n "$pids" ]] || break
+            sleep 0.05
+        done
+        # shellcheck disable=SC2086
+        [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+    fi
     rm -rf "$dir"
 }
 
