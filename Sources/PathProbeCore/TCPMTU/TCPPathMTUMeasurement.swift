@@ -649,7 +649,8 @@ public final class TCPPathMTUMeasurement: Measurement {
         guard let st = state(role), st.outstanding <= 0 else { return }
         if st.search.isDone || st.done {
             update(role) { $0.done = true }
-            // A control still waiting has nothing left to control.
+            // Nothing left to try or to control in this direction.
+            queued.removeAll { $0.role == role || ($0.role == .control && role == .down) }
             for (id, p) in probes where p.role == .control && role == .down { close(id, &s) }
             if role == .down { startUp(&s) }
             finishIfDone(&s)
