@@ -89,6 +89,11 @@ public final class TCPPathMTUMeasurement: Measurement {
     /// Halved whenever a probe's handshake goes unanswered: a server whose listen backlog overflows
     /// drops SYNs (xrdp listens with a backlog of 2, socat and python's http.server with 5).
     private var maxHandshakes: Int
+    /// Time between connects, from 0; doubled (from 2 ms, up to 32 ms) whenever a probe's SYN goes
+    /// unanswered: a listener whose accept queue is full drops SYNs (socat listens with a backlog of
+    /// 5), however few handshakes are in progress.
+    private var connectSpacing: Nanoseconds = 0
+    private var lastConnectAt: Nanoseconds = 0
 
     /// One direction's search.
     struct DirectionState {
@@ -142,6 +147,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             return
         }
         let now = s.now
+        openQueued(&s)
         for id in probes.keys.sorted(by: { $0.raw < $1.raw }) {
             guard let p = probes[id], !p.handshaking else { continue }
             if p.payloadAt == nil {
@@ -182,7 +188,10 @@ public final class TCPPathMTUMeasurement: Measurement {
         case let .failed(errno):
             failed(r.id, reason: errno == Self.econnrefused ? nil : "connection failed: \(ICMPNames.errnoName(errno))", &s)
         case .timedOut:
-            if probes[r.id]?.role != .reference { maxHandshakes = max(1, min(maxHandshakes, options.parallel) / 2) }
+            if probes[r.id]?.role != .reference {
+                maxHandshakes = max(1, min(maxHandshakes, options.parallel) / 2)
+                connectSpacing = min(32_000_000, max(2_000_000, 2 * connectSpacing))
+            }
             failed(r.id, reason: "no answer to the handshake", &s)
         }
         if !isFinished { scheduleWake(&s) }
@@ -217,6 +226,7 @@ public final class TCPPathMTUMeasurement: Measurement {
     private func scheduleWake<S: ProbeScheduler>(_ s: inout S) {
         var next: Nanoseconds? = nil
         func consider(_ t: Nanoseconds?) { if let t { next = min(next ?? t, t) } }
+        if !queued.isEmpty, connectSpacing > 0, handshaking < maxHandshakes { consider(lastConnectAt + connectSpacing) }
         for p in probes.values where !p.handshaking {
             if p.payloadAt == nil { consider(p.deadline); continue }
             switch p.role {
@@ -231,11 +241,14 @@ public final class TCPPathMTUMeasurement: Measurement {
 
     // MARK: connections
 
+    /// Queues a connection; it opens as soon as a slot and the spacing allow.
     private func open<S: ProbeScheduler>(_ role: Role, size: Int, round: Int, _ s: inout S) {
-        guard handshaking < maxHandshakes else {
-            queued.append((role, size, round))
-            return
-        }
+        queued.append((role, size, round))
+        openQueued(&s)
+    }
+
+    private func connect<S: ProbeScheduler>(_ role: Role, size: Int, round: Int, _ s: inout S) {
+        lastConnectAt = s.now
         let math = defaultMath
         var length: Int? = nil
         if role == .up {
@@ -257,10 +270,11 @@ public final class TCPPathMTUMeasurement: Measurement {
     }
 
     /// The reference waits the whole timeout for its handshake; once the RTT is known a probe does not
-    /// wait for a lost SYN's retransmission (1 s): it gives up and the size is asked again.
+    /// wait for a lost SYN's retransmission (1 s): after 100 ms (or 8 RTTs) it gives up and the size
+    /// is asked again.
     private func handshakeTimeout(_ role: Role) -> Nanoseconds {
         guard role != .reference, let srtt = rtt.smoothed else { return .fromMs(options.timeoutMs) }
-        return .fromMs(min(options.timeoutMs, max(200, 8 * srtt)))
+        return .fromMs(min(options.timeoutMs, max(100, 8 * srtt, 2 * rtt.timeoutMs)))
     }
 
     /// A connection no longer holds a handshake slot: the next queued connection may start.
@@ -268,9 +282,15 @@ public final class TCPPathMTUMeasurement: Measurement {
         guard probes[id]?.handshaking == true else { return }
         probes[id]?.handshaking = false
         handshaking -= 1
-        while handshaking < maxHandshakes, !queued.isEmpty, !isFinished {
-            let next = queued.removeFirst()
-            open(next.role, size: next.size, round: next.round, &s)
+        openQueued(&s)
+    }
+
+    /// Opens queued connections while slots and the spacing allow.
+    private func openQueued<S: ProbeScheduler>(_ s: inout S) {
+        while let next = queued.first, handshaking < maxHandshakes, !isFinished,
+              connectSpacing == 0 || s.now >= lastConnectAt + connectSpacing {
+            queued.removeFirst()
+            connect(next.role, size: next.size, round: next.round, &s)
         }
     }
 

@@ -40,6 +40,10 @@ struct SimulatedTCPPath {
     var shrinkToMSS: Int? = nil
     /// The server stops accepting after this many connections (a rate limit, a crashed service).
     var acceptsConnections: Int? = nil
+    /// Accept queue (listen backlog + 1) and the time the server takes to accept one connection: a
+    /// SYN that finds the queue full is dropped and retransmitted after 1 s, 2 s... (socat: 6, xrdp: 3).
+    var acceptQueue: Int? = nil
+    var acceptMs = 2.0
     /// RDP: the protocol code the Connection Confirm selects (0 standard RDP security, 1 TLS).
     var rdpSelects: UInt32 = 1
 
@@ -58,6 +62,10 @@ struct SimulatedTCPRunner: ProbeScheduler {
     private var conns: [ConnectionID: Conn] = [:]
     /// The server's PMTU cache towards the client (from PTBs it received).
     private var serverCachedMTU: Int? = nil
+    /// When the connections in the server's accept queue get accepted.
+    private var acceptAt: [Nanoseconds] = []
+    /// SYNs dropped because the accept queue was full.
+    private(set) var droppedSYNs = 0
 
     // What tests check.
     private(set) var opened = 0
@@ -87,6 +95,8 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case serverRTO(ConnectionID, Int)
         case respond(ConnectionID, [UInt8])
         case serverFIN(ConnectionID)
+        case syn(ConnectionID, Int)
+        case handshakeTimeout(ConnectionID)
         case wake
     }
 
@@ -124,6 +134,8 @@ struct SimulatedTCPRunner: ProbeScheduler {
         var request: ConnectionRequest
         var closed = false
         var established = false
+        /// The handshake timed out: later SYN retransmissions are void.
+        var gaveUp = false
         var pathMTU: Int
         var advPayload = 0
         var retransmits = 0
@@ -177,8 +189,7 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case .silent: at(now + request.timeout, .event(id, .timedOut))
         case .closed: at(now + 2 * d, .event(id, .failed(errno: 111)))
         case .open:
-            conns[id]!.established = true
-            at(now + 2 * d, .event(id, .connected(info(id))))
+            at(now + d, .syn(id, 0))
         }
         return id
     }
@@ -340,6 +351,24 @@ struct SimulatedTCPRunner: ProbeScheduler {
         case let .serverFIN(id):
             guard conns[id]?.closed == false else { return }
             at(now, .event(id, .peerClosed(info(id))))
+        case let .syn(id, attempt):
+            guard var c = conns[id], !c.closed, !c.established, !c.gaveUp else { return }
+            acceptAt.removeAll { $0 <= now }
+            if let capacity = path.acceptQueue, acceptAt.count >= capacity {
+                droppedSYNs += 1
+                let retry = now + Nanoseconds(1_000_000_000) << UInt64(attempt)
+                if attempt == 0 { at(now - d + c.request.timeout, .handshakeTimeout(id)) }
+                at(retry, .syn(id, attempt + 1))
+                return
+            }
+            acceptAt.append(max(now, acceptAt.last ?? now) + .fromMs(path.acceptMs))
+            c.established = true
+            conns[id] = c
+            at(now + d, .event(id, .connected(info(id))))
+        case let .handshakeTimeout(id):
+            guard let c = conns[id], !c.closed, !c.established else { return }
+            conns[id]!.gaveUp = true
+            at(now, .event(id, .timedOut))
         case .event, .wake:
             break
         }

@@ -258,6 +258,20 @@ import Testing
         #expect(run.result.pathMTUDown == 1400 && run.result.pathMTUUp == 1500)
     }
 
+    @Test(arguments: [(TCPService.tls, 6, 3.0), (.rdp, 3, 5.0)])
+    func smallListenBacklogDropsSYNs(_ service: TCPService, _ queue: Int, _ acceptMs: Double) {
+        // socat (backlog 5) and xrdp (backlog 2) drop SYNs that find the accept queue full; the
+        // kernel would retransmit after 1 s. Probes give up sooner and space their connects.
+        let run = measure(path(up: 1450, down: 1400) {
+            $0.service = service
+            $0.acceptQueue = queue
+            $0.acceptMs = acceptMs
+            $0.flightBytes = 3565
+        })
+        #expect(run.result.pathMTUUp == 1450 && run.result.pathMTUDown == 1400)
+        #expect(run.ms < 3000, "\(run.ms) ms, \(run.runner.droppedSYNs) SYNs dropped")
+    }
+
     @Test func oneDirectionOnly() {
         let down = measure(path(up: 1300, down: 1400)) { $0.directions = .down }.result
         #expect(down.pathMTUDown == 1400 && down.pathMTUUp == nil && down.pathMTU == 1400)
