@@ -11,6 +11,14 @@
 #   --blackhole r1|r2                that router drops its own frag-needed / packet-too-big (iptables OUTPUT)
 #   --loss PCT                       r1 drops PCT% of forwarded packets at random, both directions
 #   --ping-group open|closed         net.ipv4.ping_group_range in the client (default: kernel default, closed)
+#   --up-mtu N                       one-way bottleneck client -> server: r1's route to the server gets
+#                                    `mtu lock N` (IPv4 and IPv6); r1 drops its frag-needed / packet-too-big
+#   --down-mtu N                     one-way bottleneck server -> client: r2's route to the client gets
+#                                    `mtu lock N`; r2 drops its frag-needed / packet-too-big
+#   --oneway-ptb                     with --up-mtu / --down-mtu: that router sends its PTBs after all
+#   --windows-server                 the server behaves like Windows: its firewall drops echo requests and
+#                                    sends no port unreachable; TLS on 443 (2-certificate RSA-4096 chain),
+#                                    xrdp on 3389, HTTP on 80 (scripts/lab-windows-server.sh); `down` stops them
 #
 # Addresses (the same in every lab: namespaces keep them apart):
 #   link1 10.0.1.0/24  fd00:1::/64   client .1 / ::1    r1 .2 / ::2
@@ -19,7 +27,7 @@
 # The server is 10.0.3.2 and fd00:3::2. Interfaces are eth0 (towards the client) and eth1.
 set -euo pipefail
 
-usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+usage() { sed -n '2,27p' "$0" >&2; exit 2; }
 
 cmd=${1:-}; prefix=${2:-}
 [[ -n "$cmd" && -n "$prefix" ]] || usage
@@ -27,14 +35,20 @@ shift 2
 C=${prefix}c; R1=${prefix}r1; R2=${prefix}r2; S=${prefix}s
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+here=$(cd "$(dirname "$0")" && pwd)
+# Services started by --windows-server keep their state here.
+statedir=${TMPDIR:-/tmp}/pathprobe-lab-$prefix
 
 down() {
+    # Services started in the lab (--windows-server) would outlive their namespace: stop them first.
+    if ip netns list | grep -qw "$S"; then "$here/lab-windows-server.sh" stop "$S" "$statedir" || true; fi
     for ns in "$C" "$R1" "$R2" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
 
 up() {
     local mtu1=1500 mtu2=1500 mtu3=1500 blackhole="" loss="" pinggroup=""
+    local upmtu="" downmtu="" onewayptb=0 windows=0
     while [[ $# -gt 0 ]]; do
         case $1 in
             --mtu1) mtu1=$2; shift 2 ;;
@@ -43,6 +57,10 @@ up() {
             --blackhole) blackhole=$2; shift 2 ;;
             --loss) loss=$2; shift 2 ;;
             --ping-group) pinggroup=$2; shift 2 ;;
+            --up-mtu) upmtu=$2; shift 2 ;;
+            --down-mtu) downmtu=$2; shift 2 ;;
+            --oneway-ptb) onewayptb=1; shift ;;
+            --windows-server) windows=1; shift ;;
             *) echo "lab.sh: unknown option $1" >&2; exit 2 ;;
         esac
     done
@@ -99,6 +117,19 @@ up() {
         nsx "$R1" iptables -A FORWARD -m statistic --mode random --probability "$p" -j DROP
         nsx "$R1" ip6tables -A FORWARD -m statistic --mode random --probability "$p" -j DROP
     fi
+    # One-way bottlenecks: a route MTU on the router for one direction only. Forwarded packets above it
+    # are dropped (DF) or fragmented (IPv4 without DF); the router's own PTBs are dropped unless --oneway-ptb.
+    oneway() {
+        local r=$1 dst4=$2 via4=$3 dst6=$4 via6=$5 mtu=$6
+        nsx "$r" ip route replace "$dst4" via "$via4" mtu lock "$mtu"
+        if (( v6 && mtu >= 1280 )); then nsx "$r" ip -6 route replace "$dst6" via "$via6" mtu lock "$mtu"; fi
+        if (( ! onewayptb )); then
+            nsx "$r" iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+            nsx "$r" ip6tables -A OUTPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP
+        fi
+    }
+    [[ -z "$upmtu" ]] || oneway "$R1" 10.0.3.0/24 10.0.2.2 fd00:3::/64 fd00:2::2 "$upmtu"
+    [[ -z "$downmtu" ]] || oneway "$R2" 10.0.1.0/24 10.0.2.1 fd00:1::/64 fd00:2::1 "$downmtu"
     case $pinggroup in
         open) nsx "$C" sysctl -qw net.ipv4.ping_group_range="0 2147483647" ;;
         closed) nsx "$C" sysctl -qw net.ipv4.ping_group_range="1 0" ;;
@@ -108,6 +139,8 @@ up() {
     # Neighbour discovery and ARP before the first measurement, so no test pays for it.
     nsx "$C" ping -q -c1 -W2 10.0.3.2 >/dev/null 2>&1 || true
     nsx "$C" ping -6 -q -c1 -W2 fd00:3::2 >/dev/null 2>&1 || true
+    # After the pings above: its firewall drops them.
+    if (( windows )); then "$here/lab-windows-server.sh" start "$S" "$statedir"; fi
 }
 
 show() {
