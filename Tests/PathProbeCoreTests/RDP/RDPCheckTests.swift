@@ -8,24 +8,23 @@ import Testing
     static let host = RDPEndpoint(name: "rdp.lab.test", address: server, port: 3389)
     static let gw = RDPEndpoint(name: "gw.lab.test", address: server, port: 443)
 
-    var tlsSessions: [ScriptedTLS] = []
-
-    func direct(_ net: RDPSimNetwork, options: RDPCheckOptions = RDPCheckOptions(),
-                tls: @escaping TLSSessionFactory = { ScriptedTLS(serverName: $0) }) -> (RDPCheckResult, Double) {
-        let check = RDPCheck(target: .direct(Self.host, udpPort: 3389), options: options, tls: tls)
+    func run(_ net: RDPSimNetwork, _ target: RDPCheck.Target, options: RDPCheckOptions,
+             tls: @escaping TLSSessionFactory) -> (RDPCheckResult, Double) {
+        let check = RDPCheck(target: target, options: options, tls: tls)
         let ms = net.run(check)
         #expect(check.isFinished)
         #expect(Set(net.requests.keys) == net.closed, "every connection is closed")
         return (check.result, ms)
     }
 
+    func direct(_ net: RDPSimNetwork, options: RDPCheckOptions = RDPCheckOptions(),
+                tls: @escaping TLSSessionFactory = { ScriptedTLS(serverName: $0) }) -> (RDPCheckResult, Double) {
+        run(net, .direct(Self.host, udpPort: 3389), options: options, tls: tls)
+    }
+
     func gateway(_ net: RDPSimNetwork, options: RDPCheckOptions = RDPCheckOptions(),
                  tls: @escaping TLSSessionFactory = { ScriptedTLS(serverName: $0) }) -> (RDPCheckResult, Double) {
-        let check = RDPCheck(target: .gateway(Self.gw, udpPort: 3391), options: options, tls: tls)
-        let ms = net.run(check)
-        #expect(check.isFinished)
-        #expect(Set(net.requests.keys) == net.closed, "every connection is closed")
-        return (check.result, ms)
+        run(net, .gateway(Self.gw, udpPort: 3391), options: options, tls: tls)
     }
 
     static func portUnreachable(_ port: UInt16, _ payload: [UInt8]) -> ProbeOutcome? {
