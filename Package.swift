@@ -8,6 +8,8 @@ import PackageDescription
 //                    state machine, typed result and renderers; the advisor, diff, bulk records
 //   PathProbeEngine  sockets and the one event loop that runs Core measurements against the network
 //   PathProbeNetlink interfaces, routes (the one egress lookup), cached PMTU, offloads, sysctls
+//   COpenSSL         OpenSSL 3 system library (libssl-dev), imported only by PathProbeTLS
+//   PathProbeTLS     TLS client over memory BIOs (sans-IO) and certificate facts, for the RDP check
 //   PathProbeKit     composition for the CLI and the exporter: prepare / finish per measurement,
 //                    profile, bulk and its runner
 //   pathprobe        the thin command line
@@ -20,6 +22,7 @@ let package = Package(
         .library(name: "PathProbeEngine", targets: ["PathProbeEngine"]),
         .library(name: "PathProbeNetlink", targets: ["PathProbeNetlink"]),
         .library(name: "PathProbeKit", targets: ["PathProbeKit"]),
+        .library(name: "PathProbeTLS", targets: ["PathProbeTLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +35,11 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "PathProbeCore",
             dependencies: [
@@ -39,6 +47,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        .target(name: "PathProbeTLS", dependencies: ["PathProbeCore", "COpenSSL"]),
         .target(
             name: "PathProbeEngine",
             dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe", .product(name: "SystemPackage", package: "swift-system")]
@@ -56,7 +65,12 @@ let package = Package(
         .testTarget(name: "PathProbeEngineTests", dependencies: ["PathProbeEngine", "PathProbeCore"]),
         .testTarget(name: "PathProbeNetlinkTests", dependencies: ["PathProbeNetlink", "PathProbeCore"]),
         .testTarget(name: "PathProbeKitTests", dependencies: ["PathProbeKit", "PathProbeCore"]),
-        .testTarget(name: "LabTests", dependencies: ["PathProbeCore"]),
+        .testTarget(name: "PathProbeTLSTests", dependencies: ["PathProbeTLS", "PathProbeCore"]),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["PathProbeCore"],
+            exclude: ["Support/rdgw_emulator.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,9 +4,11 @@
 set -euo pipefail
 packages=(
     pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev  # build: netlink
+    libssl-dev openssl                                          # build: TLS (PathProbeTLS); test certificates
     iproute2 iptables nftables ethtool iputils-ping util-linux  # the namespace lab
-    python3                                                     # lab services
+    python3                                                     # lab services, the RD Gateway emulator
     python3-jsonschema                                          # the JSON contract test (docs/schemas)
+    xrdp freerdp2-x11 xvfb xauth                                # RDP lab peers: server, client (+auth-only under xvfb-run)
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
 )
 missing=()
