@@ -8,6 +8,8 @@ import PackageDescription
 //   PathProbeEngine  sockets and the one event loop that runs Core measurements against the network
 //   PathProbeNetlink interfaces, routes, cached PMTU, offloads, sysctls
 //   pathprobe        the thin command line
+//   PathProbeExporter / pathprobe-exporter  the Prometheus exporter (NIO HTTP/1, swift-prometheus, Yams);
+//                    a separate executable because Yams imports full Foundation (issue 14)
 let package = Package(
     name: "pathprobe",
     platforms: [.macOS(.v13)],
@@ -16,9 +18,16 @@ let package = Package(
         .library(name: "PathProbeCore", targets: ["PathProbeCore"]),
         .library(name: "PathProbeEngine", targets: ["PathProbeEngine"]),
         .library(name: "PathProbeNetlink", targets: ["PathProbeNetlink"]),
+        .executable(name: "pathprobe-exporter", targets: ["pathprobe-exporter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The exporter only (issue 12).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),  // already pulled in by service-lifecycle
     ],
     targets: [
         .target(name: "CPathProbe"),
@@ -37,10 +46,42 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "PathProbeExporter",
+            dependencies: [
+                "PathProbeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "pathprobe-exporter",
+            dependencies: [
+                "PathProbeExporter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "PathProbeCoreTests", dependencies: ["PathProbeCore"]),
         .testTarget(name: "PathProbeEngineTests", dependencies: ["PathProbeEngine", "PathProbeCore"]),
         .testTarget(name: "PathProbeNetlinkTests", dependencies: ["PathProbeNetlink", "PathProbeCore"]),
         .testTarget(name: "LabTests", dependencies: ["PathProbeCore"]),
+        .testTarget(
+            name: "ExporterTests",
+            dependencies: [
+                "PathProbeExporter",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
