@@ -4,11 +4,7 @@ import Testing
 /// The pathprobe-exporter executable: exit statuses, one-line errors, signals.
 @Suite("pathprobe-exporter binary", .enabled(if: ExporterLab.binary != nil, "\(ExporterLab.binarySkipReason ?? "")"))
 struct BinaryTests {
-    static func tempConfig(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-\(UUID().uuidString).yml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    static func tempConfig(_ text: String) throws -> String { try ExporterLab.temporaryFile(text) }
 
     @Test func badConfigIsOneLineAndExit2() async throws {
         let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n    protocol: tcp\n")
@@ -51,8 +47,14 @@ struct BinaryTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let port = try ExporterLab.freePort()
         let exporter = try ExporterProcess(namespace: nil, config: path, port: port)
-        defer { exporter.stop() }
-        try await exporter.waitListening()
+        try await ExporterLab.withCleanup { cleanup in
+            cleanup.add { await exporter.stop() }
+            try await exporter.waitListening()
+            try await Self.reloadAndStop(exporter, config: path, port: port)
+        }
+    }
+
+    static func reloadAndStop(_ exporter: ExporterProcess, config path: String, port: Int) async throws {
         let client = TestHTTPClient(host: "127.0.0.1", port: port)
         #expect(try await client.get("/probe?target=clean.lab&module=a").status == 200)
 

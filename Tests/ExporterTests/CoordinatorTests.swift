@@ -8,13 +8,14 @@ struct CoordinatorHarness {
         modules:
           mtu:
             prober: mtu
-            timeout: 5s
+            timeout: 60s
           mtu_nohops:
             prober: mtu
+            timeout: 60s
             no-hops: true
           reach:
             prober: reach
-            timeout: 2s
+            timeout: 60s
             tcp: 443
             udp: 3391
         """
@@ -99,8 +100,9 @@ struct CoordinatorTests {
         let start = ContinuousClock.now
         guard case .debug(let text) = await h.probe("slow.lab", scrapeTimeout: "1", debug: true) else { Issue.record("no debug"); return }
         let elapsed = ContinuousClock.now - start
-        // The slow prober would take an hour; the bound leaves room for a loaded CI machine.
-        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(3), "\(elapsed)")
+        // The slow prober would take an hour: that it answered at all is the cut. (No upper bound
+        // in wall time: other tests start Prometheus and chromium on the same two cores.)
+        #expect(elapsed >= .milliseconds(500), "\(elapsed)")
         #expect(text.contains("Budget: 500ms, the scrape timeout 1s less the 500ms margin"))
         #expect(text.contains("cut short"))
         #expect(text.contains("pathprobe_probe_cut_short 1"))
@@ -112,9 +114,7 @@ struct CoordinatorTests {
         var settings = CoordinatorSettings()
         settings.backstopGrace = .milliseconds(100)
         let h = try CoordinatorHarness(settings: settings)
-        let start = ContinuousClock.now
-        let m = try await h.metricsOf("stuck.lab", scrapeTimeout: "1")
-        #expect(ContinuousClock.now - start < .seconds(3))  // the stuck prober takes 5 s
+        let m = try await h.metricsOf("stuck.lab", scrapeTimeout: "1")  // the stuck prober takes an hour
         #expect(m["pathprobe_probe_success"] == 0 && m["pathprobe_probe_cut_short"] == 1)
         #expect(samples(h.metrics.render())["pathprobe_exporter_errors_total{kind=\"abandoned\"}"] == 1)
         #expect(h.coordinator.inFlight == 0)
@@ -124,14 +124,13 @@ struct CoordinatorTests {
     @Test func excessScrapesGet503Quickly() async throws {
         var settings = CoordinatorSettings()
         settings.maxConcurrent = 2
-        let prober = FakeProber(rules: [("hold", .init(delay: .seconds(3), outcome: FakeProber.clean.outcome))])
+        let prober = FakeProber(rules: [("hold", .init(delay: .seconds(3600), outcome: FakeProber.clean.outcome))])
         let h = try CoordinatorHarness(prober: prober, settings: settings)
-        async let a = h.probe("hold-1")
-        async let b = h.probe("hold-2")
-        _ = try await ExporterLab.eventually("two probes in flight", timeout: .seconds(5)) { h.coordinator.inFlight == 2 ? true : nil }
-        let start = ContinuousClock.now
+        async let a = h.probe("hold-1", scrapeTimeout: "3")
+        async let b = h.probe("hold-2", scrapeTimeout: "3")
+        _ = try await ExporterLab.eventually("two probes in flight", timeout: .seconds(60)) { h.coordinator.inFlight == 2 ? true : nil }
         let third = await h.probe("hold-3")
-        #expect(ContinuousClock.now - start < .seconds(1))  // not after the 3 s the others hold
+        #expect(h.coordinator.inFlight == 2)  // answered while the others still run
         #expect(third == .rejected(status: 503, message: "busy: 2 probes are running (--max-concurrent)"))
         let first = await a, second = await b
         for reply in [first, second] {

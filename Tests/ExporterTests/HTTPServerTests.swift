@@ -15,7 +15,7 @@ struct HTTPServerTests {
                                 logger: Logger(label: "test")) { address in bound.withLockedValue { $0 = address.port } }
         let task = Task { try await server.run() }
         defer { task.cancel() }
-        let port = try await ExporterLab.eventually("the server to listen", timeout: .seconds(10)) { bound.withLockedValue { $0 } }
+        let port = try await ExporterLab.eventually("the server to listen", timeout: .seconds(60)) { bound.withLockedValue { $0 } }
         try await body(TestHTTPClient(host: "127.0.0.1", port: port))
         task.cancel()
         _ = await task.result

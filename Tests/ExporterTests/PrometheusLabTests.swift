@@ -44,25 +44,31 @@ struct PrometheusLabTests {
     }
 
     @Test func prometheusScrapesTheExporter() async throws {
-        let ns = try TestNamespace()
-        defer { ns.remove() }
-        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-\(UUID().uuidString).yml").path
-        try Self.exporterConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: configPath) }
+        try await ExporterLab.withCleanup { cleanup in
+            let ns = try await TestNamespace()
+            cleanup.add { await ns.remove() }
+            let config = try ExporterLab.temporaryFile(Self.exporterConfig)
+            cleanup.add { try? FileManager.default.removeItem(atPath: config) }
+            let exporter = try ExporterProcess(namespace: ns, config: config, port: 9799)
+            cleanup.add { await exporter.stop() }
+            try await exporter.waitListening()
 
-        let exporter = try ExporterProcess(namespace: ns, config: configPath, port: 9799)
-        defer { exporter.stop() }
-        try await exporter.waitListening()
+            let address = "127.0.0.1:9799"
+            let prometheus = try PrometheusServer(namespace: ns, scrapeConfigs:
+                Self.scrapeConfigs(exporter: address, targets: Self.mtuTargets, module: "mtu_icmp", job: "pathprobe_mtu")
+                + Self.scrapeConfigs(exporter: address, targets: ["udplost.lab", "clean.lab"], module: "rdp_transports", job: "pathprobe_rdp")
+                + "  - job_name: pathprobe_exporter\n    static_configs:\n      - targets: ['\(address)']\n")
+            cleanup.add { await prometheus.stop() }
+            try await prometheus.waitReady()
+            try await Self.checkValues(prometheus)
+        }
+    }
 
-        let address = "127.0.0.1:9799"
-        let mtuTargets = ["clean.lab", "ptb.lab", "blackhole.lab", "bad.invalid", "fd00:3::2", "slow.lab"]
-        let prometheus = try PrometheusServer(namespace: ns, scrapeConfigs:
-            Self.scrapeConfigs(exporter: address, targets: mtuTargets, module: "mtu_icmp", job: "pathprobe_mtu")
-            + Self.scrapeConfigs(exporter: address, targets: ["udplost.lab", "clean.lab"], module: "rdp_transports", job: "pathprobe_rdp")
-            + "  - job_name: pathprobe_exporter\n    static_configs:\n      - targets: ['\(address)']\n")
-        defer { prometheus.stop() }
-        try await prometheus.waitReady()
+    static let mtuTargets = ["clean.lab", "ptb.lab", "blackhole.lab", "bad.invalid", "fd00:3::2", "slow.lab"]
 
+    /// What Prometheus must have stored.
+    static func checkValues(_ prometheus: PrometheusServer) async throws {
+        let mtuTargets = Self.mtuTargets
         // Every scrape is up and within its timeout, the slow target included (cut short, and saying so).
         let up = try await prometheus.values("up{job=\"pathprobe_mtu\"}", instances: mtuTargets)
         #expect(up.values.allSatisfy { $0 == 1 }, "\(up)")
@@ -105,20 +111,24 @@ struct PrometheusLabTests {
                 "\(ExporterLab.namespaceSkipReason ?? "Debian's chromium is not installed (scripts/install-deps.sh)")"))
 struct StatusPageBrowserTests {
     @Test func chromiumRendersRecentProbes() async throws {
-        let ns = try TestNamespace()
-        defer { ns.remove() }
-        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-\(UUID().uuidString).yml").path
-        try PrometheusLabTests.exporterConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: configPath) }
-        let exporter = try ExporterProcess(namespace: ns, config: configPath, port: 9799)
-        defer { exporter.stop() }
-        try await exporter.waitListening()
-        for target in ["clean.lab", "blackhole.lab", "bad.invalid"] {
-            _ = try await ns.httpGet("http://127.0.0.1:9799/probe?target=\(target)&module=mtu_icmp")
+        try await ExporterLab.withCleanup { cleanup in
+            let ns = try await TestNamespace()
+            cleanup.add { await ns.remove() }
+            let config = try ExporterLab.temporaryFile(PrometheusLabTests.exporterConfig)
+            cleanup.add { try? FileManager.default.removeItem(atPath: config) }
+            let exporter = try ExporterProcess(namespace: ns, config: config, port: 9799)
+            cleanup.add { await exporter.stop() }
+            try await exporter.waitListening()
+            for target in ["clean.lab", "blackhole.lab", "bad.invalid"] {
+                _ = try await ns.httpGet("http://127.0.0.1:9799/probe?target=\(target)&module=mtu_icmp")
+            }
+            let profile = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-chromium-\(UUID().uuidString)")
+            cleanup.add { try? FileManager.default.removeItem(at: profile) }
+            try await Self.checkPage(in: ns, profile: profile)
         }
+    }
 
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-chromium-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: profile) }
+    static func checkPage(in ns: TestNamespace, profile: URL) async throws {
         let dom = try await ExporterLab.run(ns.command([
             ExporterLab.executable("chromium")!, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--user-data-dir=\(profile.path)", "--dump-dom", "http://127.0.0.1:9799/",

@@ -127,6 +127,6 @@ extension FakeProber {
         }())),
         ("bad", Behaviour(delay: .milliseconds(5), outcome: .failed("unknown host"))),
         ("slow", Behaviour(delay: .seconds(3600), outcome: clean.outcome)),
-        ("stuck", Behaviour(delay: .seconds(5), outcome: clean.outcome, ignoresDeadline: true)),
+        ("stuck", Behaviour(delay: .seconds(3600), outcome: clean.outcome, ignoresDeadline: true)),
     ]
 }

@@ -34,11 +34,17 @@ enum ExporterLab {
         if getuid() != 0 { return "needs root to create a network namespace (run as root, as CI does)" }
         if executable("ip") == nil { return "iproute2 (ip) is not installed (scripts/install-deps.sh)" }
         if executable("curl") == nil { return "curl is not installed (scripts/install-deps.sh)" }
-        if let reason = binarySkipReason { return reason }
-        guard let ns = try? TestNamespace() else { return "cannot create network namespaces here" }
-        ns.remove()
-        return nil
+        // Whether namespaces can be made here is not tried in advance: creating one can take
+        // seconds while other labs run, and a skip condition cannot wait without blocking a thread.
+        return binarySkipReason
     }()
+
+    /// A temporary file holding `text`; its path.
+    static func temporaryFile(_ text: String, suffix: String = ".yml") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ppx-\(UUID().uuidString)\(suffix)").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick).
     static func freePort() throws -> Int {
@@ -62,18 +68,34 @@ enum ExporterLab {
     static func run(_ argv: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
         let process = try BackgroundProcess(argv)
         let status = await process.wait(timeout: timeout)
-        defer { process.stop() }
+        let output = process.output
+        await process.stop()
         guard let status else { throw LabError("`\(argv.joined(separator: " "))` did not finish in \(timeout)") }
-        return (status, process.output)
+        return (status, output)
     }
 
-    /// `run` for the few places that cannot await (skip conditions, cleanup); only for quick commands.
-    @discardableResult
-    static func runBlocking(_ argv: [String]) throws -> (status: Int32, output: String) {
-        let process = try BackgroundProcess(argv)
-        defer { process.stop() }
-        guard let status = process.waitBlocking(timeout: .seconds(10)) else { throw LabError("`\(argv.joined(separator: " "))` hangs") }
-        return (status, process.output)
+    /// Runs `body`, then (also when it throws) the cleanups it registered, newest first. The
+    /// cleanups await: a test never blocks one of the few cooperative threads that other tests,
+    /// running at the same time, measure time on.
+    static func withCleanup<T>(_ body: (Cleanup) async throws -> T) async throws -> T {
+        let cleanup = Cleanup()
+        do {
+            let result = try await body(cleanup)
+            await cleanup.run()
+            return result
+        } catch {
+            await cleanup.run()
+            throw error
+        }
+    }
+
+    final class Cleanup {
+        private var actions: [() async -> Void] = []
+        func add(_ action: @escaping () async -> Void) { actions.append(action) }
+        func run() async {
+            for action in actions.reversed() { await action() }
+            actions = []
+        }
     }
 
     /// Polls `check` until it returns a value or `timeout` passes.
@@ -119,7 +141,10 @@ final class BackgroundProcess: @unchecked Sendable {
     var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
     var isRunning: Bool { process.isRunning }
 
-    func signal(_ signal: Int32) { kill(pid, signal) }
+    func signal(_ signal: Int32) {
+        guard pid > 0 else { return }  // never 0 or -1: that would signal the test's own process group
+        Glibc.kill(pid, signal)
+    }
 
     /// The exit status, or nil when still running after `timeout`.
     func wait(timeout: Duration) async -> Int32? {
@@ -128,23 +153,18 @@ final class BackgroundProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
-    func waitBlocking(timeout: Duration) -> Int32? {
-        let end = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < end { usleep(5_000) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
     /// SIGTERM, then SIGKILL if it lingers; removes the log.
-    func stop() {
+    func stop() async {
         if process.isRunning {
             signal(SIGTERM)
-            if waitBlocking(timeout: .seconds(3)) == nil {
+            if await wait(timeout: .seconds(5)) == nil {
                 signal(SIGKILL)
-                _ = waitBlocking(timeout: .seconds(3))
+                _ = await wait(timeout: .seconds(5))
             }
         }
         try? FileManager.default.removeItem(at: logURL)
     }
+
 }
 
 /// A network namespace of the test's own, with only loopback (up): nothing started in it can reach
@@ -152,13 +172,15 @@ final class BackgroundProcess: @unchecked Sendable {
 struct TestNamespace {
     let name: String
 
-    init() throws {
+    init() async throws {
         name = "ppx" + String(UInt32.random(in: 0...0xfffff), radix: 36) + String(getpid() % 1000)
         let ip = ExporterLab.executable("ip") ?? "/usr/sbin/ip"
-        guard try ExporterLab.runBlocking([ip, "netns", "add", name]).status == 0 else { throw LabError("ip netns add \(name) failed") }
-        guard try ExporterLab.runBlocking([ip, "-n", name, "link", "set", "lo", "up"]).status == 0 else {
-            remove()
-            throw LabError("cannot bring loopback up in \(name)")
+        let added = try await ExporterLab.run([ip, "netns", "add", name])
+        guard added.status == 0 else { throw LabError("ip netns add \(name): \(added.output)") }
+        let up = try await ExporterLab.run([ip, "-n", name, "link", "set", "lo", "up"])
+        guard up.status == 0 else {
+            await remove()
+            throw LabError("cannot bring loopback up in \(name): \(up.output)")
         }
     }
 
@@ -180,12 +202,12 @@ struct TestNamespace {
     }
 
     /// Ends what still runs in the namespace and deletes it.
-    func remove() {
+    func remove() async {
         let ip = ExporterLab.executable("ip") ?? "/usr/sbin/ip"
-        if let pids = try? ExporterLab.runBlocking([ip, "netns", "pids", name]).output {
-            for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        if let pids = try? await ExporterLab.run([ip, "netns", "pids", name], timeout: .seconds(10)).output {
+            for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) where pid > 0 { kill(pid, SIGKILL) }
         }
-        _ = try? ExporterLab.runBlocking([ip, "netns", "del", name])
+        _ = try? await ExporterLab.run([ip, "netns", "del", name], timeout: .seconds(10))
     }
 }
 
@@ -203,13 +225,17 @@ final class ExporterProcess {
 
     /// Waits for the "listening" log line.
     func waitListening() async throws {
-        _ = try await ExporterLab.eventually("the exporter to listen (log: \(process.output))", timeout: .seconds(20)) { () -> Bool? in
-            if !process.isRunning { throw LabError("the exporter exited: \(process.output)") }
-            return process.output.contains("listening") ? true : nil
+        do {
+            _ = try await ExporterLab.eventually("the exporter to listen", timeout: .seconds(60)) { () -> Bool? in
+                if !process.isRunning { throw LabError("the exporter exited") }
+                return process.output.contains("listening") ? true : nil
+            }
+        } catch {
+            throw LabError("\(error); its log: \(process.output)")
         }
     }
 
-    func stop() { process.stop() }
+    func stop() async { await process.stop() }
 }
 
 /// Debian's Prometheus server in a namespace: a config of the test's, its data in a temporary
@@ -278,8 +304,8 @@ final class PrometheusServer {
         }
     }
 
-    func stop() {
-        process.stop()
+    func stop() async {
+        await process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 }
