@@ -10,6 +10,10 @@ import PackageDescription
 //   pathprobe        the thin command line
 //   PathProbeExporter / pathprobe-exporter  the Prometheus exporter (NIO HTTP/1, swift-prometheus, Yams);
 //                    a separate executable because Yams imports full Foundation (issue 14)
+
+/// swift-nio's HTTP/1 pieces: the exporter's server, its tests' client.
+let nioHTTP: [Target.Dependency] = ["NIOCore", "NIOPosix", "NIOHTTP1"].map { .product(name: $0, package: "swift-nio") }
+
 let package = Package(
     name: "pathprobe",
     platforms: [.macOS(.v13)],
@@ -51,37 +55,20 @@ let package = Package(
             dependencies: [
                 "PathProbeCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ] + nioHTTP
         ),
-        .executableTarget(
-            name: "pathprobe-exporter",
-            dependencies: [
-                "PathProbeExporter",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "pathprobe-exporter", dependencies: ["PathProbeExporter", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "PathProbeCoreTests", dependencies: ["PathProbeCore"]),
         .testTarget(name: "PathProbeEngineTests", dependencies: ["PathProbeEngine", "PathProbeCore"]),
         .testTarget(name: "PathProbeNetlinkTests", dependencies: ["PathProbeNetlink", "PathProbeCore"]),
         .testTarget(name: "LabTests", dependencies: ["PathProbeCore"]),
-        .testTarget(
-            name: "ExporterTests",
-            dependencies: [
-                "PathProbeExporter",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
-        ),
+        .testTarget(name: "ExporterTests", dependencies: ["PathProbeExporter"] + nioHTTP),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,7 +43,8 @@ struct PrometheusLabTests {
         """
     }
 
-    @Test func prometheusScrapesTheExporter() async throws {
+    /// The exporter (fake prober) in a new namespace on 127.0.0.1:9799; everything is removed after `body`.
+    static func withExporterInNamespace(_ body: (TestNamespace, ExporterLab.Cleanup) async throws -> Void) async throws {
         try await ExporterLab.withCleanup { cleanup in
             let ns = try await TestNamespace()
             cleanup.add { await ns.remove() }
@@ -52,7 +53,12 @@ struct PrometheusLabTests {
             let exporter = try ExporterProcess(namespace: ns, config: config, port: 9799)
             cleanup.add { await exporter.stop() }
             try await exporter.waitListening()
+            try await body(ns, cleanup)
+        }
+    }
 
+    @Test func prometheusScrapesTheExporter() async throws {
+        try await Self.withExporterInNamespace { ns, cleanup in
             let address = "127.0.0.1:9799"
             let prometheus = try PrometheusServer(namespace: ns, scrapeConfigs:
                 Self.scrapeConfigs(exporter: address, targets: Self.mtuTargets, module: "mtu_icmp", job: "pathprobe_mtu")
@@ -111,14 +117,7 @@ struct PrometheusLabTests {
                 "\(ExporterLab.namespaceSkipReason ?? "Debian's chromium is not installed (scripts/install-deps.sh)")"))
 struct StatusPageBrowserTests {
     @Test func chromiumRendersRecentProbes() async throws {
-        try await ExporterLab.withCleanup { cleanup in
-            let ns = try await TestNamespace()
-            cleanup.add { await ns.remove() }
-            let config = try ExporterLab.temporaryFile(PrometheusLabTests.exporterConfig)
-            cleanup.add { try? FileManager.default.removeItem(atPath: config) }
-            let exporter = try ExporterProcess(namespace: ns, config: config, port: 9799)
-            cleanup.add { await exporter.stop() }
-            try await exporter.waitListening()
+        try await PrometheusLabTests.withExporterInNamespace { ns, cleanup in
             for target in ["clean.lab", "blackhole.lab", "bad.invalid"] {
                 _ = try await ns.httpGet("http://127.0.0.1:9799/probe?target=\(target)&module=mtu_icmp")
             }

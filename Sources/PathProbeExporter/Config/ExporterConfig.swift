@@ -41,12 +41,7 @@ public struct Module: Sendable {
     public let line: Int
 
     public init(name: String, prober: ProberKind, timeout: Duration, arguments: [String], options: any ProberOptions, line: Int) {
-        self.name = name
-        self.prober = prober
-        self.timeout = timeout
-        self.arguments = arguments
-        self.options = options
-        self.line = line
+        (self.name, self.prober, self.timeout, self.arguments, self.options, self.line) = (name, prober, timeout, arguments, options, line)
     }
 }
 
@@ -60,9 +55,7 @@ public struct ExporterConfig: Sendable {
     public let text: String
 
     public init(modules: [String: Module], path: String, text: String) {
-        self.modules = modules
-        self.path = path
-        self.text = text
+        (self.modules, self.path, self.text) = (modules, path, text)
     }
 
     /// Module names in a stable order.
@@ -84,10 +77,7 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String
 
     public init(path: String, line: Int?, key: String?, message: String) {
-        self.path = path
-        self.line = line
-        self.key = key
-        self.message = message
+        (self.path, self.line, self.key, self.message) = (path, line, key, message)
     }
 
     /// `FILE:LINE: KEY: MESSAGE`, on one line.

@@ -20,9 +20,7 @@ public enum SettingsArguments {
         public let value: Node
 
         public init(key: String, line: Int, value: Node) {
-            self.key = key
-            self.line = line
-            self.value = value
+            (self.key, self.line, self.value) = (key, line, value)
         }
 
         /// The option as the command line spells it: `--icmp-socket`, or `-4` for a one-letter key.

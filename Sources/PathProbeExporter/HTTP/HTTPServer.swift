@@ -17,8 +17,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public static let defaultPort = 9799
 
     public init(host: String?, port: Int) {
-        self.host = host
-        self.port = port
+        (self.host, self.port) = (host, port)
     }
 
     public init?(_ text: String) {

@@ -8,9 +8,7 @@ public struct HTTPReply: Sendable {
     public var body: String
 
     public init(_ status: HTTPResponseStatus, _ contentType: String, _ body: String) {
-        self.status = status
-        self.contentType = contentType
-        self.body = body
+        (self.status, self.contentType, self.body) = (status, contentType, body)
     }
 
     static let prometheusText = "text/plain; version=0.0.4; charset=utf-8"

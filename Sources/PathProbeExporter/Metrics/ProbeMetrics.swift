@@ -9,10 +9,7 @@ struct MetricSpec: Sendable {
     let help: String
 
     init(_ subsystem: String?, _ name: String, unit: String = "", _ help: String) {
-        self.subsystem = subsystem
-        self.name = name
-        self.unit = unit
-        self.help = help
+        (self.subsystem, self.name, self.unit, self.help) = (subsystem, name, unit, help)
     }
 
     var descriptor: MetricNameDescriptor {

@@ -45,12 +45,7 @@ public struct ProbeJob: Sendable {
     public let log: ProbeLog
 
     public init(id: UInt64, target: String, module: Module, deadline: ContinuousClock.Instant, hopProbes: HopProbes, log: ProbeLog) {
-        self.id = id
-        self.target = target
-        self.module = module
-        self.deadline = deadline
-        self.hopProbes = hopProbes
-        self.log = log
+        (self.id, self.target, self.module, self.deadline, self.hopProbes, self.log) = (id, target, module, deadline, hopProbes, log)
     }
 
     public enum HopProbes: String, Sendable {

@@ -32,8 +32,7 @@ public struct ProbeOutcome: Sendable, Equatable {
     public var resultText: String?
 
     public init(success: Bool, failure: String? = nil) {
-        self.success = success
-        self.failure = failure
+        (self.success, self.failure) = (success, failure)
     }
 
     /// A failed probe with its reason.
@@ -43,21 +42,16 @@ public struct ProbeOutcome: Sendable, Equatable {
         return o
     }
 
-    public enum Direction: String, Sendable, CaseIterable {
-        /// Towards the target (TCP: what the client can send).
-        case up
-        /// From the target back (TCP: what the server can send).
-        case down
-        /// A round trip that bounds both ways at once (ICMP echo of the probe's size).
-        case both
-    }
+    /// `up`: towards the target (TCP: what the client can send); `down`: from the target back (TCP:
+    /// what the server can send); `both`: a round trip that bounds both ways at once (an ICMP echo
+    /// answered at the probe's size).
+    public enum Direction: String, Sendable, CaseIterable { case up, down, both }
 
     public struct PathMTU: Sendable, Equatable {
         public var direction: Direction
         public var bytes: Int
         public init(_ direction: Direction, _ bytes: Int) {
-            self.direction = direction
-            self.bytes = bytes
+            (self.direction, self.bytes) = (direction, bytes)
         }
     }
 
@@ -67,9 +61,7 @@ public struct ProbeOutcome: Sendable, Equatable {
         /// Nil when the hop did not answer.
         public var rtt: Duration?
         public init(ttl: Int, address: String? = nil, rtt: Duration?) {
-            self.ttl = ttl
-            self.address = address
-            self.rtt = rtt
+            (self.ttl, self.address, self.rtt) = (ttl, address, rtt)
         }
     }
 
@@ -92,9 +84,7 @@ public struct ProbeOutcome: Sendable, Equatable {
         public var port: UInt16
         public var state: PortState
         public init(_ transport: Transport, _ port: UInt16, _ state: PortState) {
-            self.transport = transport
-            self.port = port
-            self.state = state
+            (self.transport, self.port, self.state) = (transport, port, state)
         }
     }
 
@@ -105,9 +95,7 @@ public struct ProbeOutcome: Sendable, Equatable {
         public var severity: Severity
         public var message: String
         public init(id: String, severity: Severity, message: String) {
-            self.id = id
-            self.severity = severity
-            self.message = message
+            (self.id, self.severity, self.message) = (id, severity, message)
         }
     }
 }
