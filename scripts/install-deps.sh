@@ -7,6 +7,7 @@ packages=(
     iproute2 iptables nftables ethtool iputils-ping util-linux  # the namespace lab
     python3                                                     # lab services
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
+    prometheus chromium curl                                   # exporter tests: a real Prometheus + promtool, headless chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,7 @@ public final class ExporterMetrics: Sendable {
         static let reloads = MetricSpec("exporter", "config_reloads", unit: "total", "Config reloads (SIGHUP, POST /-/reload), by result (success, failure).")
         static let lastReloadOK = MetricSpec("exporter", "config_last_reload_successful", "1 if the last config reload succeeded (the config in use is the file's), else 0.")
         static let lastReloadTime = MetricSpec("exporter", "config_last_reload_success_timestamp", unit: "seconds", "When the config was last loaded successfully (Unix time).")
+        static let all = [probes, inFlight, maxConcurrent, duration, cutShort, errors, hopProbes, reloads, lastReloadOK, lastReloadTime]
     }
 
     public enum ErrorKind: String, Sendable, CaseIterable {

@@ -36,6 +36,7 @@ public enum ProbeMetrics {
         static let hopCacheAge = MetricSpec("hop", "cache_age", unit: "seconds", "Age of the hop data when it was served from the per-target cache (hop probes paced).")
         static let portState = MetricSpec(nil, "port_state", "1 for the state a port is in, 0 for the others, by transport (proto) and port.")
         static let finding = MetricSpec(nil, "finding", "1 for each finding of the probe, by id and severity.")
+        static let all = [success, duration, cutShort, ipProtocol, pathMTU, blackHole, blackHoleHop, mss, hopRTT, hopCacheAge, portState, finding]
     }
 
     /// The text format answer for one probe.
