@@ -68,3 +68,19 @@ struct ContribTests {
         }
     }
 }
+
+/// docs/exporter.md names every metric and every option of the exporter.
+@Suite("docs")
+struct DocsTests {
+    @Test func docsNameEveryMetricAndOption() throws {
+        let docs = try String(contentsOfFile: ExporterLab.root.appendingPathComponent("docs/exporter.md").path, encoding: .utf8)
+        for spec in ProbeMetrics.M.all + ExporterMetrics.M.all {
+            #expect(docs.contains("`\(spec.fullName)`"), "\(spec.fullName)")
+        }
+        let options = Set(ExporterOptions.helpMessage(columns: 200).matches(of: /--[a-z][a-z-]+/).map { String($0.output) })
+        #expect(options.count >= 7)
+        for option in options where option != "--help" {
+            #expect(docs.contains("`\(option)"), "\(option)")
+        }
+    }
+}
