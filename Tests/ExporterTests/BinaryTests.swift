@@ -41,6 +41,23 @@ struct BinaryTests {
         #expect(r.output.contains("pathprobe-exporter: cannot serve on 192.0.2.1:9799: "))
     }
 
+    /// As the systemd unit runs it: an unprivileged user (here nobody) serves probes. (An option
+    /// only root may set once made every connection fail for everybody else.)
+    @Test(.enabled(if: getuid() == 0 && ExporterLab.executable("setpriv") != nil, "needs root and setpriv to run the exporter as nobody"))
+    func servesAsAnUnprivilegedUser() async throws {
+        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let port = try ExporterLab.freePort()
+        let process = try BackgroundProcess([ExporterLab.executable("setpriv")!, "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                                            ExporterLab.binary!, "--config", path, "--listen", "127.0.0.1:\(port)", "--fake-prober"])
+        try await ExporterLab.withCleanup { cleanup in
+            cleanup.add { await process.stop() }
+            _ = try await ExporterLab.eventually("the exporter to listen") { process.output.contains("listening") ? true : nil }
+            let answer = try await TestHTTPClient(host: "127.0.0.1", port: port).get("/probe?target=clean.lab&module=a")
+            #expect(answer.status == 200 && samples(answer.body)["pathprobe_probe_success"] == 1, "\(process.output)")
+        }
+    }
+
     /// SIGHUP reloads (a bad file is refused, the old config kept); SIGTERM stops with 143.
     @Test func signals() async throws {
         let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n")

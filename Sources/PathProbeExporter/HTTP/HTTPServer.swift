@@ -92,7 +92,8 @@ public final class HTTPServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Accepted sockets get TCP_NODELAY from NIO by default. (`.socketOption(.tcp_nodelay)`
+            // would be SO_DEBUG: level SOL_SOCKET, which only root may set.)
         let hosts = address.host.map { [$0] } ?? ["::", "0.0.0.0"]
         var lastError: (any Error)?
         for host in hosts {

@@ -184,6 +184,12 @@ struct TestNamespace {
         }
     }
 
+    /// A namespace made by someone else, e.g. the client namespace of a scripts/lab.sh topology
+    /// (`scripts/lab.sh up PREFIX ...` makes PREFIXc, PREFIXr1, PREFIXr2, PREFIXs). Its owner removes it.
+    init(existing name: String) {
+        self.name = name
+    }
+
     /// `argv` run inside the namespace.
     func command(_ argv: [String]) -> [String] {
         [ExporterLab.executable("ip") ?? "/usr/sbin/ip", "netns", "exec", name] + argv
