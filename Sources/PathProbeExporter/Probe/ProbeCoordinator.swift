@@ -119,28 +119,7 @@ public final class ProbeCoordinator: Sendable {
             outcome = .failed("cut short: the prober had no result by the deadline", cutShort: true)
         }
         let duration = ContinuousClock.now - start
-        var hopCacheAge: Duration?
-        var hopsNote = "none (the module sends none)"
-        switch admitted.hops {
-        case .send:
-            state.withLockedValue { $0.pacer.store(target: target, hops: outcome.hops, blackHoleHop: outcome.blackHoleHop, now: .now) }
-            metrics.hopProbes(.sent)
-            hopsNote = "sent"
-        case .skip:
-            if let cached, outcome.hops.isEmpty {
-                outcome.hops = cached.hops
-                if outcome.blackHole == true && outcome.blackHoleHop == nil { outcome.blackHoleHop = cached.blackHoleHop }
-                hopCacheAge = ContinuousClock.now - cached.measuredAt
-                hopsNote = "paced: served from the cache, \(ConfigDuration.format(hopCacheAge!)) old"
-                log.add("hops \(hopsNote)")
-                metrics.hopProbes(.cached)
-            } else {
-                hopsNote = "paced: skipped, nothing cached"
-                metrics.hopProbes(.skipped)
-            }
-        case nil:
-            break
-        }
+        let (hopsNote, hopCacheAge) = applyPacing(admitted.hops, cached: cached, target: target, to: &outcome, log: log)
         if outcome.cutShort { log.add("cut short at the deadline: the metrics hold what was measured by then") }
 
         let text = ProbeMetrics.render(outcome, duration: duration, hopCacheAge: hopCacheAge)
@@ -154,6 +133,33 @@ public final class ProbeCoordinator: Sendable {
         }
         metrics.probeFinished(module: module.name, success: outcome.success, cutShort: outcome.cutShort, duration: duration)
         return debug ? .debug(report) : .metrics(text)
+    }
+
+    /// After a probe: remember the hops it measured, or fill in the cached ones when it was paced.
+    /// Returns the debug line about hops and the age of the hops served from the cache.
+    private func applyPacing(_ decision: HopPacer.Decision?, cached: HopPacer.Cached?, target: String,
+                             to outcome: inout ProbeOutcome, log: ProbeLog) -> (note: String, cacheAge: Duration?) {
+        switch decision {
+        case nil:
+            return ("none (the module sends none)", nil)
+        case .send:
+            let (hops, hole) = (outcome.hops, outcome.blackHoleHop)
+            state.withLockedValue { $0.pacer.store(target: target, hops: hops, blackHoleHop: hole, now: .now) }
+            metrics.hopProbes(.sent)
+            return ("sent", nil)
+        case .skip:
+            guard let cached, outcome.hops.isEmpty else {
+                metrics.hopProbes(.skipped)
+                return ("paced: skipped, nothing cached", nil)
+            }
+            outcome.hops = cached.hops
+            if outcome.blackHole == true && outcome.blackHoleHop == nil { outcome.blackHoleHop = cached.blackHoleHop }
+            let age = ContinuousClock.now - cached.measuredAt
+            let note = "paced: served from the cache, \(ConfigDuration.format(age)) old"
+            log.add("hops \(note)")
+            metrics.hopProbes(.cached)
+            return (note, age)
+        }
     }
 
     /// The probe's time budget: the module's timeout, shortened by the scrape's timeout less the
