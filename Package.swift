@@ -13,6 +13,12 @@ import PackageDescription
 //   PathProbeKit     composition for the CLI and the exporter: prepare / finish per measurement,
 //                    profile, bulk and its runner
 //   pathprobe        the thin command line
+//   PathProbeExporter / pathprobe-exporter  the Prometheus exporter (NIO HTTP/1, swift-prometheus, Yams);
+//                    a separate executable because Yams imports full Foundation (issue 14)
+
+/// swift-nio's HTTP/1 pieces: the exporter's server, its tests' client.
+let nioHTTP: [Target.Dependency] = ["NIOCore", "NIOPosix", "NIOHTTP1"].map { .product(name: $0, package: "swift-nio") }
+
 let package = Package(
     name: "pathprobe",
     platforms: [.macOS(.v13)],
@@ -23,10 +29,17 @@ let package = Package(
         .library(name: "PathProbeNetlink", targets: ["PathProbeNetlink"]),
         .library(name: "PathProbeKit", targets: ["PathProbeKit"]),
         .library(name: "PathProbeTLS", targets: ["PathProbeTLS"]),
+        .executable(name: "pathprobe-exporter", targets: ["pathprobe-exporter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The exporter only (issue 12).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),  // already pulled in by service-lifecycle
     ],
     targets: [
         .target(name: "CPathProbe"),
@@ -61,6 +74,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "PathProbeExporter",
+            dependencies: [
+                "PathProbeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + nioHTTP
+        ),
+        .executableTarget(name: "pathprobe-exporter", dependencies: ["PathProbeExporter", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "PathProbeCoreTests", dependencies: ["PathProbeCore"]),
         .testTarget(name: "PathProbeEngineTests", dependencies: ["PathProbeEngine", "PathProbeCore"]),
         .testTarget(name: "PathProbeNetlinkTests", dependencies: ["PathProbeNetlink", "PathProbeCore"]),
@@ -71,6 +98,7 @@ let package = Package(
             dependencies: ["PathProbeCore"],
             exclude: ["Support/rdgw_emulator.py"]
         ),
+        .testTarget(name: "ExporterTests", dependencies: ["PathProbeExporter"] + nioHTTP),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,7 @@ packages=(
     python3-jsonschema                                          # the JSON contract test (docs/schemas)
     xrdp freerdp2-x11 xvfb xauth                                # RDP lab peers: server, client (+auth-only under xvfb-run)
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
+    prometheus chromium curl                                   # exporter tests: a real Prometheus + promtool, headless chromium
 )
 missing=()
 for p in "${packages[@]}"; do
