@@ -54,6 +54,25 @@ public final class RDPCheck: Measurement {
         case direct(RDPEndpoint, udpPort: UInt16)
         /// An RD Gateway (TCP `port`, usually 443; UDP `udpPort`, usually 3391).
         case gateway(RDPEndpoint, udpPort: UInt16)
+        /// One host as both (profile and bulk, which do not know what the target is): an RDP host
+        /// on `host`'s ports and an RD Gateway on `gateway`'s, all at once.
+        case hostAndGateway(host: RDPEndpoint, udpPort: UInt16, gateway: RDPEndpoint, gatewayUDPPort: UInt16)
+
+        /// The RDP host probed directly, with its UDP port (nil through a gateway).
+        public var host: (endpoint: RDPEndpoint, udpPort: UInt16)? {
+            switch self {
+            case .direct(let e, let u), .hostAndGateway(let e, let u, _, _): return (e, u)
+            case .gateway: return nil
+            }
+        }
+
+        /// The RD Gateway, with its UDP port (nil for a direct check).
+        public var gateway: (endpoint: RDPEndpoint, udpPort: UInt16)? {
+            switch self {
+            case .gateway(let e, let u), .hostAndGateway(_, _, let e, let u): return (e, u)
+            case .direct: return nil
+            }
+        }
     }
 
     public let target: Target
@@ -76,6 +95,15 @@ public final class RDPCheck: Measurement {
 
     public var isFinished: Bool {
         started && flows.allSatisfy { $0.phase == .done } && datagrams.allSatisfy { $0.settled }
+    }
+
+    /// Every TCP handshake of the check has an outcome (connected, refused, unreachable, timed out).
+    public var handshakesSettled: Bool { started && flows.allSatisfy { $0.connect != nil } }
+
+    /// The first port that accepted a connection, the RDP host's before the gateway's; nil when
+    /// none did (yet).
+    public var connectedPort: (port: UInt16, gateway: Bool)? {
+        flows.first { $0.connect == .connected }.map { ($0.endpoint.port, $0.kind != .rdp) }
     }
 
     // MARK: - Measurement
@@ -138,14 +166,14 @@ public final class RDPCheck: Measurement {
 
     public var result: RDPCheckResult {
         var out = RDPCheckResult()
-        switch target {
-        case .direct(let host, let udpPort):
+        if let (host, udpPort) = target.host {
             if let flow = flows.first(where: { $0.kind == .rdp }) {
                 out.rdp = negotiation(flow, port: host.port)
                 out.tls = flow.tlsResult
             }
             out.udp = udpResult(port: udpPort)
-        case .gateway(let gateway, let udpPort):
+        }
+        if let (gateway, udpPort) = target.gateway {
             let http = flows.first { $0.kind == .gatewayHTTP }
             let ws = flows.first { $0.kind == .gatewayWebSocket }
             let connect = [http, ws].compactMap { $0?.connect }.first { $0 == .connected } ?? http?.connect ?? .timeout
@@ -155,11 +183,9 @@ public final class RDPCheck: Measurement {
             g.httpTransport = http.map(exchange)
             g.websocket = ws.map(exchange)
             let dtls = udpResult(port: udpPort)
-            if let dtls {
-                g.udp = UDPCheckResult(port: udpPort, state: dtls.state, recognized: dtls.recognized)
-            }
+            g.udp = dtls
             out.gateway = g
-            out.udp = dtls
+            if out.udp == nil { out.udp = dtls }  // through a gateway, its UDP transport is RDP's
         }
         return out
     }
@@ -201,14 +227,14 @@ public final class RDPCheck: Measurement {
     private func begin<S: ProbeScheduler>(_ s: inout S) {
         started = true
         start = s.now
-        switch target {
-        case .direct(let host, let udpPort):
+        if let (host, udpPort) = target.host {
             open(Flow(kind: .rdp, endpoint: host), &s)
             if options.probeUDP {
                 probeUDP(host.address, port: udpPort,
                          large: RDPUDP.syn(initialSequence: UInt32(truncatingIfNeeded: rng.next())), &s)
             }
-        case .gateway(let gateway, let udpPort):
+        }
+        if let (gateway, udpPort) = target.gateway {
             let connectionId = RDGateway.guid(rng.bytes(16))
             let http = Flow(kind: .gatewayHTTP, endpoint: gateway)
             http.request = RDGateway.outDataRequest(host: gateway.name, port: gateway.port, connectionId: connectionId)

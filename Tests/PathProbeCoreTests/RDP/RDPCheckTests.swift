@@ -237,7 +237,7 @@ import Testing
         #expect(g.httpTransport?.verdict == .gateway(authSchemes: ["Negotiate", "NTLM"]))
         #expect(g.websocket?.status == 401)
         #expect(g.isGateway == true)
-        #expect(g.udp == UDPCheckResult(port: 3391, state: .open, recognized: true))
+        #expect(g.udp == UDPCheckResult(port: 3391, state: .open, datagram1232Passes: true, recognized: true))
         #expect(r.udp == UDPCheckResult(port: 3391, state: .open, datagram1232Passes: true, recognized: true))
         #expect(net.datagramsSent.contains { $0.payload?.count == 1232 && $0.kind == .udp(port: 3391) })
         // The requests: RDG_OUT_DATA with the seed's connection id, then its WebSocket form.

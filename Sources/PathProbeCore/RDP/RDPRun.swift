@@ -1,0 +1,72 @@
+/// The RDP check and the TCP path MTU of the port that answered it, as one measurement: the path
+/// MTU starts once the check's TCP handshakes are settled (RDP servers listen with tiny backlogs:
+/// xrdp's is 2, so a burst of SYNs loses some and costs a one-second retransmission), on the RDP
+/// port when the host accepted the connection, else on the gateway's. `pathprofile`, `profile
+/// --rdp`, `bulk --mode rdp` and the exporter all run this one measurement. With a `budget` it
+/// ends when the budget is spent, whatever is still open (the exporter's scrape deadline).
+public final class RDPRun: Measurement {
+    public let check: RDPCheck
+    public private(set) var pathMTU: TCPPathMTUMeasurement?
+    /// Makes the path MTU measurement for the port that answered (nil: not wanted).
+    private let makePathMTU: (_ port: UInt16, _ service: TCPService) -> TCPPathMTUMeasurement?
+    private let budget: Nanoseconds?
+    private var start: Nanoseconds?
+    private var decided = false
+    private var expired = false
+
+    public init(check: RDPCheck, budget: Nanoseconds? = nil,
+                pathMTU: @escaping (_ port: UInt16, _ service: TCPService) -> TCPPathMTUMeasurement?) {
+        self.check = check
+        self.budget = budget
+        makePathMTU = pathMTU
+    }
+
+    public var isFinished: Bool {
+        expired || (check.isFinished && decided && (pathMTU?.isFinished ?? true))
+    }
+
+    public func advance<S: ProbeScheduler>(_ s: inout S) {
+        if start == nil { start = s.now }
+        if let budget, let start, s.now >= start + budget {
+            expired = true
+            return
+        }
+        if !check.isFinished { check.advance(&s) }
+        decide(&s)
+        if let p = pathMTU, !p.isFinished { asSecond(&s) { p.advance(&$0) } }
+        if let budget, let start { s.wake(at: start + budget) }
+    }
+
+    public func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        if !check.isFinished { check.handle(r, &s) }
+    }
+
+    public func handle<S: ProbeScheduler>(_ e: ConnectionResult, _ s: inout S) {
+        if e.tag & MeasurementPair.secondBit != 0 {
+            var event = e
+            event.tag &= ~MeasurementPair.secondBit
+            event.request.tag &= ~MeasurementPair.secondBit
+            if let p = pathMTU, !p.isFinished { asSecond(&s) { p.handle(event, &$0) } }
+        } else if !check.isFinished {
+            check.handle(e, &s)
+            decide(&s)
+        }
+    }
+
+    /// Once every handshake of the check is settled: the path MTU of the port that accepted one.
+    private func decide<S: ProbeScheduler>(_ s: inout S) {
+        guard !decided, check.handshakesSettled else { return }
+        decided = true
+        guard let (port, gateway) = check.connectedPort, let p = makePathMTU(port, gateway ? .tls : .rdp) else { return }
+        pathMTU = p
+        asSecond(&s) { p.advance(&$0) }
+    }
+
+    /// The path MTU's probes and connections carry MeasurementPair's mark (bit 31 of the tag), so
+    /// its events go back to it.
+    private func asSecond<S: ProbeScheduler>(_ s: inout S, _ body: (inout MeasurementPair.Marking<S>) -> Void) {
+        var m = MeasurementPair.Marking(base: s, mark: true)
+        body(&m)
+        s = m.base
+    }
+}
