@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "PathProbeNetlink", dependencies: ["PathProbeCore", "CNetlink", "CPathProbe"]),
-        .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink"]),
+        .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink", "PathProbeTLS"]),
         .executableTarget(
             name: "pathprobe",
             dependencies: [
