@@ -8,20 +8,23 @@ import PathProbeNetlink
 public final class ProfileSetup {
     public let mtu: MTUSetup
     public let reach: ReachSetup?
+    /// `--rdp`: the Remote Desktop check of the target, as an RDP host and as an RD Gateway.
+    public let rdp: RDPSetup?
     public let local: ProfileReport.LocalSide
     public let service: ReachPreset?
     let startedAt = utcTimestamp()
     let started = MonotonicClock.now()
 
-    init(mtu: MTUSetup, reach: ReachSetup?, local: ProfileReport.LocalSide, service: ReachPreset?) {
+    init(mtu: MTUSetup, reach: ReachSetup?, rdp: RDPSetup?, local: ProfileReport.LocalSide, service: ReachPreset?) {
         self.mtu = mtu
         self.reach = reach
+        self.rdp = rdp
         self.local = local
         self.service = service
     }
 
     /// Hand these to the engine: the path MTU search and the port probes share the event loop.
-    public var measurements: [any Measurement] { [mtu.measurement] + (reach?.measurements ?? []) }
+    public var measurements: [any Measurement] { [mtu.measurement] + (reach?.measurements ?? []) + (rdp.map { [$0.run] } ?? []) }
 
     /// `local`: the side read for this target (`localSide`); `engine`/`socket` as for `MTUSetup`.
     public static func prepare(_ target: ProbeTarget, _ arguments: ProfileArguments, local: ProfileReport.LocalSide, traceHops: Bool = true,
@@ -29,7 +32,9 @@ public final class ProfileSetup {
         let mtu = try MTUSetup.prepare(target, arguments.mtu, probe: arguments.probe, traceHops: traceHops, sizesPerRound: sizesPerRound,
                                        engine: engine, socket: socket)
         let reach = arguments.probesPorts ? try ReachSetup.prepare(target, arguments.reach, probe: arguments.probe, engine: engine) : nil
-        return ProfileSetup(mtu: mtu, reach: reach, local: local, service: arguments.reach.service)
+        let rdp = arguments.reach.rdp
+            ? try RDPSetup.prepare(target, RDPArguments(), probe: arguments.probe, role: .hostAndGateway, engine: engine) : nil
+        return ProfileSetup(mtu: mtu, reach: reach, rdp: rdp, local: local, service: arguments.reach.service)
     }
 
     /// The local side of a target from its route and the namespace's inventory (read once for many
@@ -51,6 +56,7 @@ public final class ProfileSetup {
                                    local: local, mtu: m, reach: r, service: service)
         report.line = mtu.target.line
         report.includesInventory = includeInventory
+        report.rdp = rdp?.finish(local: report.facts)
         report.durationMs = (MonotonicClock.now() - started).inMs
         return report
     }
