@@ -33,7 +33,7 @@ public final class ProfileSetup {
                                        engine: engine, socket: socket)
         let reach = arguments.probesPorts ? try ReachSetup.prepare(target, arguments.reach, probe: arguments.probe, engine: engine) : nil
         let rdp = arguments.reach.rdp
-            ? try RDPSetup.prepare(target, RDPArguments(), probe: arguments.probe, role: .hostAndGateway, engine: engine) : nil
+            ? try RDPSetup.prepare(target, .defaults, probe: arguments.probe, role: .hostAndGateway, engine: engine) : nil
         return ProfileSetup(mtu: mtu, reach: reach, rdp: rdp, local: local, service: arguments.reach.service)
     }
 

@@ -30,7 +30,8 @@ struct BulkCommand: ParsableCommand {
 
             Modes: mtu (pathprobe mtu per target; the default), reach (pathprobe reach: give --tcp, \
             --udp or a preset; TCP needs root or CAP_NET_RAW), profile (pathprobe profile: path MTU, \
-            ports if given, findings and recommendations).
+            ports if given, findings and recommendations), rdp (pathprobe rdp: each target as an RDP \
+            host and as an RD Gateway, the path MTU of the port that answers, findings).
 
             Examples:
               pathprobe bulk -f gateways.txt -o mtu.jsonl
@@ -53,7 +54,7 @@ struct BulkCommand: ParsableCommand {
     @Option(name: .customShort("f"), help: ArgumentHelp("File of targets, one per line ('-': standard input).", valueName: "file"))
     var file: String?
 
-    @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach or profile.")
+    @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach, profile or rdp.")
     var mode: BulkModeKind = .mtu
 
     @Option(help: "Targets measured at the same time.")

@@ -25,6 +25,12 @@ public struct RDPArguments: ParsableArguments, Sendable {
 
     public init() {}
 
+    /// The defaults, readable without a command line (profile and bulk, which have no RDP options;
+    /// `RDPArguments()` alone cannot be read).
+    public static var defaults: RDPArguments {
+        do { return try parse([]) } catch { preconditionFailure("RDPArguments without arguments: \(error)") }
+    }
+
     public func validate() throws {
         if port == 0 { throw ValidationError("--port must be between 1 and 65535") }
         if udpPort == 0 { throw ValidationError("--udp-port must be between 1 and 65535") }

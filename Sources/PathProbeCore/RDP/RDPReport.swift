@@ -46,6 +46,29 @@ public struct RDPReport: LineNumbered, Sendable {
     /// Something breaks the session: a critical finding (the command's exit status 1).
     public var breaksSession: Bool { findings.contains { $0.severity == .critical } }
 
+    /// The RDP host's port or the gateway's accepted a connection.
+    public var reachable: Bool {
+        if let n = rdp, !n.state.isConnectFailure { return true }
+        return gateway?.connect == .connected
+    }
+
+    /// The ports checked and their states in `reach`'s terms (bulk's summary): TCP open (it accepted
+    /// the connection), closed (refused) or filtered; UDP as probed.
+    public var portStates: [(proto: ReachResult.CodingKeys, port: UInt16, state: String)] {
+        func tcp(_ port: Int, connected: Bool, refused: Bool) -> (ReachResult.CodingKeys, UInt16, String) {
+            (.tcp, UInt16(port), (connected ? TCPPortState.open : refused ? .closed : .filtered).rawValue)
+        }
+        var out: [(proto: ReachResult.CodingKeys, port: UInt16, state: String)] = []
+        if let n = rdp {
+            out.append(tcp(n.port, connected: !n.state.isConnectFailure, refused: n.state == .refused))
+        }
+        if let g = gateway { out.append(tcp(g.port, connected: g.connect == .connected, refused: g.connect == .refused)) }
+        for u in [udp, gateway?.udp].compactMap({ $0 }) where !out.contains(where: { $0.proto == .udp && $0.port == UInt16(u.port) }) {
+            out.append((.udp, UInt16(u.port), u.state.rawValue))
+        }
+        return out
+    }
+
     // MARK: - rdp
 
     public struct Negotiation: Codable, Sendable, Equatable {
@@ -255,7 +278,10 @@ public struct RDPReport: LineNumbered, Sendable {
     }
 }
 
-extension RDPNegotiationResult.State: Codable {}
+extension RDPNegotiationResult.State: Codable {
+    /// The TCP connection did not come up (refused, unreachable, no answer).
+    public var isConnectFailure: Bool { self == .refused || self == .unreachable || self == .timeout }
+}
 extension TLSCheckResult.State: Codable {}
 extension GatewayExchangeResult.State: Codable {}
 extension UDPCheckResult.State: Codable {}
