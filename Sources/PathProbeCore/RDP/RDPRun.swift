@@ -1,9 +1,11 @@
-/// The RDP check and the TCP path MTU of the port that answered it, as one measurement: the path
-/// MTU starts once the check's TCP handshakes are settled (RDP servers listen with tiny backlogs:
-/// xrdp's is 2, so a burst of SYNs loses some and costs a one-second retransmission), on the RDP
-/// port when the host accepted the connection, else on the gateway's. `pathprofile`, `profile
-/// --rdp`, `bulk --mode rdp` and the exporter all run this one measurement. With a `budget` it
-/// ends when the budget is spent, whatever is still open (the exporter's scrape deadline).
+/// The RDP check and the TCP path MTU of the port whose service answered it, as one measurement:
+/// the path MTU starts once the check shows that port (`RDPCheck.servicePort`: the RDP host that
+/// selected TLS, else the gateway's TLS port), so its connections follow the check's handshake
+/// (RDP servers listen with tiny backlogs: xrdp's is 2, and a burst of SYNs loses some and costs a
+/// one-second retransmission) and a port that only accepts and closes is not measured.
+/// `pathprobe rdp`, `profile --rdp`, `bulk --mode rdp` and the exporter all run this one
+/// measurement. With a `budget` it ends when the budget is spent, whatever is still open (the
+/// exporter's scrape deadline).
 public final class RDPRun: Measurement {
     public let check: RDPCheck
     public private(set) var pathMTU: TCPPathMTUMeasurement?
@@ -53,14 +55,24 @@ public final class RDPRun: Measurement {
         }
     }
 
-    /// Once every handshake of the check is settled: the path MTU of the port that accepted one.
+    /// Once the check shows which port speaks its service: the path MTU there (RDP with TLS, or
+    /// the gateway's TLS); until then, a look every 10 ms.
     private func decide<S: ProbeScheduler>(_ s: inout S) {
-        guard !decided, check.handshakesSettled else { return }
-        decided = true
-        guard let (port, gateway) = check.connectedPort, let p = makePathMTU(port, gateway ? .tls : .rdp) else { return }
-        pathMTU = p
-        asSecond(&s) { p.advance(&$0) }
+        guard !decided else { return }
+        switch check.servicePort(now: s.now) {
+        case .pending:
+            if check.isFinished { decided = true } else { s.wake(at: s.now + Self.poll) }
+        case .none:
+            decided = true
+        case .port(let port, let gateway):
+            decided = true
+            guard let p = makePathMTU(port, gateway ? .tls : .rdp) else { return }
+            pathMTU = p
+            asSecond(&s) { p.advance(&$0) }
+        }
     }
+
+    static let poll: Nanoseconds = .fromMs(10)
 
     /// The path MTU's probes and connections carry MeasurementPair's mark (bit 31 of the tag), so
     /// its events go back to it.
