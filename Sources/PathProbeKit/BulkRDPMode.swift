@@ -6,13 +6,9 @@ import PathProbeNetlink
 /// as an RD Gateway at once (a list of Remote Desktop endpoints mixes both), with the TCP path MTU of
 /// the port that answered. Unprivileged: TCP connections and UDP datagrams only.
 public struct BulkRDPMode: BulkMode {
-    public var arguments: RDPArguments
-    public var probe: ProbeArguments
-
-    public init(arguments: RDPArguments, probe: ProbeArguments) {
-        self.arguments = arguments
-        self.probe = probe
-    }
+    /// The check's options (`BulkModeKind.make`: the defaults) and the shared probe options.
+    public let arguments: RDPArguments
+    public let probe: ProbeArguments
 
     public var name: String { DocumentType.rdp.rawValue }
     public var probeKinds: [ProbeKind] { arguments.noUDP ? [] : [.udp(port: 0)] }
@@ -21,11 +17,11 @@ public struct BulkRDPMode: BulkMode {
         typealias Key = RDPReport.CodingKeys
         typealias TLSKey = RDPReport.TLS.CodingKeys
         return [BulkColumn(Contract.EnvelopeKey.target), BulkColumn(Contract.EnvelopeKey.line), BulkColumn(Key.address), BulkColumn(Key.family)]
-            + [RDPReport.Negotiation.CodingKeys.state, .selectedProtocol, .failure].map { BulkColumn(Key.rdp, $0) }
+            + [RDPNegotiationResult.CodingKeys.state, .selectedProtocol, .failure].map { BulkColumn(Key.rdp, $0) }
             + [TLSKey.state, .version, .notAfter, .daysLeft, .nameMatches, .chainBytes].map { BulkColumn(Key.tls, $0) }
             + [BulkColumn(Key.gateway, RDPReport.Gateway.CodingKeys.connect),
                BulkColumn(Key.gateway, RDPReport.Gateway.CodingKeys.httpTransport, RDPReport.Exchange.CodingKeys.verdict),
-               BulkColumn(Key.udp, RDPReport.UDP.CodingKeys.state), BulkColumn(Key.udp, RDPReport.UDP.CodingKeys.datagram1232Passes),
+               BulkColumn(Key.udp, UDPCheckResult.CodingKeys.state), BulkColumn(Key.udp, UDPCheckResult.CodingKeys.datagram1232Passes),
                BulkColumn(Key.findings), BulkColumn(Key.durationMs), BulkColumn(BulkError.CodingKeys.error)]
     }
 

@@ -46,12 +46,32 @@ enum CLI {
     /// A document as --json prints it.
     static func printDocument<D: ContractDocument>(_ document: D) { printOut(Contract.text(document, pretty: true)) }
 
+    /// A report as asked for: --json, --markdown, or text for people.
+    static func printReport<R: Report>(_ report: R, json: Bool, markdown: Bool) {
+        if json {
+            printDocument(report)
+        } else if markdown {
+            printOut(report.markdown)
+        } else {
+            printOut(report.text(style: style()))
+        }
+    }
+
     /// Colour only on a terminal, never with NO_COLOR set.
     static func style(forFD fd: Int32 = 1) -> Style {
         let noColor = getenv("NO_COLOR").map { String(cString: $0).isEmpty == false } ?? false
         return Style(enabled: isatty(fd) == 1 && !noColor)
     }
 }
+
+/// Documents with a text and a Markdown rendering (`profile`, `rdp`).
+protocol Report: ContractDocument {
+    func text(style: Style) -> String
+    var markdown: String { get }
+}
+
+extension ProfileReport: Report {}
+extension RDPReport: Report {}
 
 /// Flags shared by every command that prints results.
 struct OutputOptions: ParsableArguments {

@@ -55,13 +55,7 @@ struct RDPCommand: ParsableCommand {
 
     func run() throws {
         let report = try RDPSetup.measure(host: host, family: family.family, rdp, probe: probe)
-        if output.json {
-            CLI.printDocument(report)
-        } else if markdown {
-            CLI.printOut(report.markdown)
-        } else {
-            CLI.printOut(report.text(style: CLI.style()))
-        }
+        CLI.printReport(report, json: output.json, markdown: markdown)
         if report.breaksSession { throw ExitCode(.failed) }
     }
 }

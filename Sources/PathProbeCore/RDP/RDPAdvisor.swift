@@ -89,7 +89,7 @@ public enum RDPAdvisor {
             a.recommendations += Advisor.interfaceMTU(f) + Advisor.mssClamp(f) + Advisor.tcpMTUProbing(f)
         }
         if a.findings.contains(where: { $0.id == "udp-datagram-too-large" || $0.id == "udp-path-too-small" }) {
-            a.recommendations += tcpOnly(f, port: r.udp?.port ?? Int(RDPUDP.defaultPort))
+            a.recommendations += tcpOnly(f, port: Int(r.udp?.port ?? RDPUDP.defaultPort))
         }
         if r.rdp?.selectedProtocol == .rdp { a.recommendations.append(securityLayer) }
         for t in [r.tls, r.gateway?.tls].compactMap({ $0 }) {
@@ -112,8 +112,8 @@ public enum RDPAdvisor {
         Finding(id: id, severity: severity, message: message, evidence: more(evidence(phase, disconnect)))
     }
 
-    static func negotiation(_ n: RDPReport.Negotiation, downgrade: Bool) -> [Finding] {
-        typealias K = RDPReport.Negotiation.CodingKeys
+    static func negotiation(_ n: RDPNegotiationResult, downgrade: Bool) -> [Finding] {
+        typealias K = RDPNegotiationResult.CodingKeys
         let port = "TCP \(n.port)"
         let failing: Finding.Severity = downgrade ? .info : .critical
         let tail = downgrade ? " (the target answers as an RD Gateway instead)" : ""
@@ -263,8 +263,8 @@ public enum RDPAdvisor {
     /// RDP-UDP's SYN is 1232 bytes: 1260-byte IPv4 / 1280-byte IPv6 packets.
     static func neededMTU(_ family: AddressFamily) -> Int { RDPUDP.synSize + family.ipHeaderSize + 8 }
 
-    static func udp(_ u: RDPReport.UDP, path: PathFacts?, family: AddressFamily) -> [Finding] {
-        typealias K = RDPReport.UDP.CodingKeys
+    static func udp(_ u: UDPCheckResult, path: PathFacts?, family: AddressFamily) -> [Finding] {
+        typealias K = UDPCheckResult.CodingKeys
         let needed = neededMTU(family)
         func with(_ e: Evidence) -> Evidence {
             e.with(K.port, u.port).with(K.state, u.state.rawValue).with(K.datagram1232Passes, u.datagram1232Passes)

@@ -14,12 +14,12 @@ public struct RDPReport: LineNumbered, Sendable {
     public var family: AddressFamily
     public var durationMs: Double = 0
     /// The RDP host's negotiation; nil through a gateway (the host behind it is not probed).
-    public var rdp: Negotiation?
+    public var rdp: RDPNegotiationResult?
     /// TLS on the RDP connection; nil when none was started (standard RDP security, no connection).
     public var tls: TLS?
     public var gateway: Gateway?
     /// RDP's UDP transport (UDP 3389; through a gateway its UDP 3391); nil when not probed.
-    public var udp: UDP?
+    public var udp: UDPCheckResult?
     /// The path MTU of the RDP (or gateway) port (the `mtu` document's body); nil when not measured.
     public var mtu: PathMTUResult?
     public var findings: [Finding] = []
@@ -36,10 +36,10 @@ public struct RDPReport: LineNumbered, Sendable {
     public init(address: IPAddress, check: RDPCheckResult, mtu: PathMTUResult? = nil) {
         self.address = address
         family = address.family
-        rdp = check.rdp.map(Negotiation.init)
+        rdp = check.rdp
         tls = check.tls.map(TLS.init)
         gateway = check.gateway.map(Gateway.init)
-        udp = check.udp.map(UDP.init)
+        udp = check.udp
         self.mtu = mtu
     }
 
@@ -60,45 +60,13 @@ public struct RDPReport: LineNumbered, Sendable {
         }
         var out: [(proto: ReachResult.CodingKeys, port: UInt16, state: String)] = []
         if let n = rdp {
-            out.append(tcp(n.port, connected: !n.state.isConnectFailure, refused: n.state == .refused))
+            out.append(tcp(Int(n.port), connected: !n.state.isConnectFailure, refused: n.state == .refused))
         }
         if let g = gateway { out.append(tcp(g.port, connected: g.connect == .connected, refused: g.connect == .refused)) }
-        for u in [udp, gateway?.udp].compactMap({ $0 }) where !out.contains(where: { $0.proto == .udp && $0.port == UInt16(u.port) }) {
-            out.append((.udp, UInt16(u.port), u.state.rawValue))
+        for u in [udp, gateway?.udp].compactMap({ $0 }) where !out.contains(where: { $0.proto == .udp && $0.port == u.port }) {
+            out.append((.udp, u.port, u.state.rawValue))
         }
         return out
-    }
-
-    // MARK: - rdp
-
-    public struct Negotiation: Codable, Sendable, Equatable {
-        public var port: Int
-        public var state: RDPNegotiationResult.State
-        public var selectedProtocol: X224.SelectedProtocol?
-        public var failure: String?
-        /// What answered when it was not RDP, or the system error of a failed connection.
-        public var detail: String?
-        /// ms from the check's start to the TCP handshake and to the Connection Confirm.
-        public var connectMs: Double?
-        public var answerMs: Double?
-
-        public enum CodingKeys: String, CodingKey {
-            case port, state
-            case selectedProtocol = "selected_protocol"
-            case failure, detail
-            case connectMs = "connect_ms"
-            case answerMs = "answer_ms"
-        }
-
-        public init(_ r: RDPNegotiationResult) {
-            port = Int(r.port)
-            state = r.state
-            selectedProtocol = r.selectedProtocol
-            failure = r.failure
-            detail = r.detail
-            connectMs = r.connectMs
-            answerMs = r.answerMs
-        }
     }
 
     // MARK: - tls
@@ -177,7 +145,7 @@ public struct RDPReport: LineNumbered, Sendable {
         public var httpTransport: Exchange?
         public var websocket: Exchange?
         /// The gateway's UDP transport (UDP 3391); nil when not probed.
-        public var udp: UDP?
+        public var udp: UDPCheckResult?
 
         public enum CodingKeys: String, CodingKey {
             case address, port, connect, tls
@@ -192,7 +160,7 @@ public struct RDPReport: LineNumbered, Sendable {
             tls = g.tls.map(TLS.init)
             httpTransport = g.httpTransport.map(Exchange.init)
             websocket = g.websocket.map(Exchange.init)
-            udp = g.udp.map(UDP.init)
+            udp = g.udp
         }
 
         /// Either transport answered as an RD Gateway does; false when they answered otherwise;
@@ -246,34 +214,6 @@ public struct RDPReport: LineNumbered, Sendable {
             case nil: verdict = nil
             }
             answerMs = e.answerMs
-        }
-    }
-
-    // MARK: - udp
-
-    public struct UDP: Codable, Sendable, Equatable {
-        public var port: Int
-        public var state: UDPCheckResult.State
-        /// Did a 1232-byte datagram (RDP-UDP's SYN size) reach the host; null when nothing can be known.
-        public var datagram1232Passes: Bool?
-        /// The MTU a packet-too-big named for the 1232-byte datagram.
-        public var packetTooBigMTU: Int?
-        /// The answer was the service's own (RDP-UDP SYN+ACK, a DTLS answer).
-        public var recognized: Bool
-
-        public enum CodingKeys: String, CodingKey {
-            case port, state
-            case datagram1232Passes = "datagram_1232_passes"
-            case packetTooBigMTU = "packet_too_big_mtu"
-            case recognized
-        }
-
-        public init(_ u: UDPCheckResult) {
-            port = Int(u.port)
-            state = u.state
-            datagram1232Passes = u.datagram1232Passes
-            packetTooBigMTU = u.packetTooBigMTU
-            recognized = u.recognized
         }
     }
 }

@@ -39,7 +39,7 @@ extension RDPReport {
 
     private func ms(_ v: Double?) -> String { v.map { $0.formattedMilliseconds() + " ms" } ?? "-" }
 
-    private func negotiationLine(_ n: Negotiation, style: Style) -> String {
+    private func negotiationLine(_ n: RDPNegotiationResult, style: Style) -> String {
         var line = "TCP \(n.port): "
         switch n.state {
         case .negotiated:
@@ -88,7 +88,7 @@ extension RDPReport {
         return line
     }
 
-    private func udpLine(_ u: UDP, style: Style) -> String {
+    private func udpLine(_ u: UDPCheckResult, style: Style) -> String {
         var line = "\(u.port): \(u.state.rawValue)" + (u.recognized ? " (answered by the service)" : "")
         line += "; 1232-byte datagrams: "
         switch u.datagram1232Passes {
