@@ -29,20 +29,24 @@ public final class RDPSetup {
     public let serverName: String
     /// Hand this to the engine.
     public let run: RDPRun
+    /// The ICMP path MTU beside the check (`pathprobe rdp`), when an ICMP socket could be opened.
+    let icmp: MTUSetup?
     let started = MonotonicClock.now()
 
-    init(target: ProbeTarget, serverName: String, run: RDPRun) {
+    init(target: ProbeTarget, serverName: String, run: RDPRun, icmp: MTUSetup?) {
         self.target = target
         self.serverName = serverName
         self.run = run
+        self.icmp = icmp
     }
 
     /// `engine`: open its UDP socket now (single targets); nil when the caller did (bulk).
     /// `serverName`: the name as the user wrote it (default: `target.text`). `budget`: seconds
     /// the whole check may take (the exporter's deadline): the check's waits are shortened to fit
-    /// and it ends when the budget is spent.
+    /// and it ends when the budget is spent. `icmp`: also the ICMP path MTU with its per-hop view
+    /// (single targets: it needs an ICMP socket of `engine`; without one it is left out).
     public static func prepare(_ target: ProbeTarget, _ arguments: RDPArguments, probe: ProbeArguments, role: Role,
-                               serverName: String? = nil, budget: Double? = nil,
+                               serverName: String? = nil, budget: Double? = nil, icmp: Bool = false,
                                engine: ProbeEngine? = nil) throws(PathProbeError) -> RDPSetup {
         let name = serverName ?? target.text
         if let engine, !arguments.noUDP { _ = try openSocket(engine, family: target.address.family, kind: .udp(port: 0)) }
@@ -64,20 +68,25 @@ public final class RDPSetup {
         let check = RDPCheck(target: checked, options: arguments.checkOptions(probe: probe, seed: seed),
                              tls: TLSClient.factory(referenceTime: Int64(time(nil))))
         let maxSize = min(target.egress.mtu ?? 1500, 65535)
-        let run = RDPRun(check: check, budget: budget.map { .fromMs($0 * 1000) }) { port, service in
+        var icmpSetup: MTUSetup? = nil
+        if icmp, !arguments.noMTU, let engine, let mtuArguments = try? MTUArguments.parse([]) {
+            icmpSetup = try? MTUSetup.prepare(target, mtuArguments, probe: probe, traceHops: true, engine: engine)
+        }
+        let run = RDPRun(check: check, icmp: icmpSetup?.measurement, budget: budget.map { .fromMs($0 * 1000) }) { port, service in
             guard !arguments.noMTU else { return nil }
             var o = TCPPathMTUOptions(destination: target.address, port: port, service: service, serverName: name, maxSize: maxSize)
             o.timeoutMs = probe.timeoutMs
             o.seed = seed
             return TCPPathMTUMeasurement(options: o)
         }
-        return RDPSetup(target: target, serverName: name, run: run)
+        return RDPSetup(target: target, serverName: name, run: run, icmp: icmpSetup)
     }
 
     /// The `rdp` document. `local`: the egress side as the profile read it (interface, its MTU and
     /// kind, tcp_mtu_probing); nil: read here.
     public func finish(local: ProfileFacts? = nil) -> RDPReport {
         var report = RDPReport(address: target.address, check: run.check.result)
+        if let icmp, icmp.measurement.isFinished { report.mtu = icmp.finish() }
         report.target = target.text
         report.line = target.line
         let path = run.pathMTU.map { RDPAdvisor.PathFacts($0.result) }
@@ -112,7 +121,7 @@ public final class RDPSetup {
         let checked = try ProbeTarget.resolve(name, family: family, interface: probe.interface)
         let target = ProbeTarget(text: host ?? name, address: checked.address, egress: checked.egress)
         let engine = try makeEngine(probe)
-        let setup = try prepare(target, arguments, probe: probe, role: role, serverName: name, engine: engine)
+        let setup = try prepare(target, arguments, probe: probe, role: role, serverName: name, icmp: true, engine: engine)
         engine.run(setup.run)
         return setup.finish()
     }

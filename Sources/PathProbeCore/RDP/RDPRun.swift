@@ -5,26 +5,38 @@
 /// one-second retransmission) and a port that only accepts and closes is not measured.
 /// `pathprobe rdp`, `profile --rdp`, `bulk --mode rdp` and the exporter all run this one
 /// measurement. With a `budget` it ends when the budget is spent, whatever is still open (the
-/// exporter's scrape deadline).
+/// exporter's scrape deadline). `icmp`, when given, runs beside them from the start (the ICMP path
+/// MTU and its per-hop view, where echo is answered); it is waited for until the rest is done and
+/// `icmpWait` has passed since the start, no longer (a host that answers no echo would hold the
+/// check up for seconds).
+///
+/// The path MTU's connections and the ICMP search's probes carry MeasurementPair's mark (bit 31 of
+/// the tag): a marked connection event is the path MTU's (the ICMP search opens none), a marked
+/// probe result the ICMP search's (the path MTU sends no datagrams).
 public final class RDPRun: Measurement {
     public let check: RDPCheck
     public private(set) var pathMTU: TCPPathMTUMeasurement?
+    public let icmp: PathMTUMeasurement?
     /// Makes the path MTU measurement for the port that answered (nil: not wanted).
     private let makePathMTU: (_ port: UInt16, _ service: TCPService) -> TCPPathMTUMeasurement?
     private let budget: Nanoseconds?
     private var start: Nanoseconds?
     private var decided = false
     private var expired = false
+    private var icmpAbandoned = false
+    /// How long the ICMP search may keep the run going, from its start.
+    public static let icmpWait: Nanoseconds = .fromMs(1500)
 
-    public init(check: RDPCheck, budget: Nanoseconds? = nil,
+    public init(check: RDPCheck, icmp: PathMTUMeasurement? = nil, budget: Nanoseconds? = nil,
                 pathMTU: @escaping (_ port: UInt16, _ service: TCPService) -> TCPPathMTUMeasurement?) {
         self.check = check
+        self.icmp = icmp
         self.budget = budget
         makePathMTU = pathMTU
     }
 
     public var isFinished: Bool {
-        expired || (check.isFinished && decided && (pathMTU?.isFinished ?? true))
+        expired || (check.isFinished && decided && (pathMTU?.isFinished ?? true) && (icmp?.isFinished ?? true || icmpAbandoned))
     }
 
     public func advance<S: ProbeScheduler>(_ s: inout S) {
@@ -36,11 +48,22 @@ public final class RDPRun: Measurement {
         if !check.isFinished { check.advance(&s) }
         decide(&s)
         if let p = pathMTU, !p.isFinished { asSecond(&s) { p.advance(&$0) } }
+        if let icmp, !icmp.isFinished, let start {
+            asSecond(&s) { icmp.advance(&$0) }
+            if s.now >= start + Self.icmpWait { icmpAbandoned = true } else { s.wake(at: start + Self.icmpWait) }
+        }
         if let budget, let start { s.wake(at: start + budget) }
     }
 
     public func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
-        if !check.isFinished { check.handle(r, &s) }
+        if r.tag & MeasurementPair.secondBit != 0 {
+            var result = r
+            result.tag &= ~MeasurementPair.secondBit
+            result.request.tag &= ~MeasurementPair.secondBit
+            if let icmp, !icmp.isFinished { asSecond(&s) { icmp.handle(result, &$0) } }
+        } else if !check.isFinished {
+            check.handle(r, &s)
+        }
     }
 
     public func handle<S: ProbeScheduler>(_ e: ConnectionResult, _ s: inout S) {
@@ -74,8 +97,7 @@ public final class RDPRun: Measurement {
 
     static let poll: Nanoseconds = .fromMs(10)
 
-    /// The path MTU's probes and connections carry MeasurementPair's mark (bit 31 of the tag), so
-    /// its events go back to it.
+    /// Runs the path MTU or the ICMP search with the mark on what it sends.
     private func asSecond<S: ProbeScheduler>(_ s: inout S, _ body: (inout MeasurementPair.Marking<S>) -> Void) {
         var m = MeasurementPair.Marking(base: s, mark: true)
         body(&m)
