@@ -5,10 +5,11 @@
 /// one-second retransmission) and a port that only accepts and closes is not measured.
 /// `pathprobe rdp`, `profile --rdp`, `bulk --mode rdp` and the exporter all run this one
 /// measurement. With a `budget` it ends when the budget is spent, whatever is still open (the
-/// exporter's scrape deadline). `icmp`, when given, runs beside them from the start (the ICMP path
-/// MTU and its per-hop view, where echo is answered); it is waited for until the rest is done and
-/// `icmpWait` has passed since the start, no longer (a host that answers no echo would hold the
-/// check up for seconds).
+/// exporter's scrape deadline). `icmp`, when given (the ICMP path MTU and its per-hop view, where
+/// echo is answered), starts once the TCP path MTU is done: a packet-too-big it draws teaches the
+/// kernel a path MTU for the host, and a cached path MTU caps the MSS the TCP measurement's download
+/// probes can advertise (seen in the lab: "at least 1400" instead of 1400). It is waited for
+/// `icmpWait` at most (a host that answers no echo would hold the check up for seconds).
 ///
 /// The path MTU's connections and the ICMP search's probes carry MeasurementPair's mark (bit 31 of
 /// the tag): a marked connection event is the path MTU's (the ICMP search opens none), a marked
@@ -23,9 +24,10 @@ public final class RDPRun: Measurement {
     private var start: Nanoseconds?
     private var decided = false
     private var expired = false
+    private var icmpStart: Nanoseconds?
     private var icmpAbandoned = false
     /// How long the ICMP search may keep the run going, from its start.
-    public static let icmpWait: Nanoseconds = .fromMs(1500)
+    public static let icmpWait: Nanoseconds = .fromMs(1000)
 
     public init(check: RDPCheck, icmp: PathMTUMeasurement? = nil, budget: Nanoseconds? = nil,
                 pathMTU: @escaping (_ port: UInt16, _ service: TCPService) -> TCPPathMTUMeasurement?) {
@@ -36,7 +38,22 @@ public final class RDPRun: Measurement {
     }
 
     public var isFinished: Bool {
-        expired || (check.isFinished && decided && (pathMTU?.isFinished ?? true) && (icmp?.isFinished ?? true || icmpAbandoned))
+        expired || (check.isFinished && pathDone && (icmp == nil || icmp!.isFinished || icmpAbandoned))
+    }
+
+    /// The path MTU is measured, or will not be.
+    private var pathDone: Bool { decided && (pathMTU?.isFinished ?? true) }
+
+    /// The ICMP search, once the path MTU is done; abandoned `icmpWait` after it started.
+    private func runICMP<S: ProbeScheduler>(_ s: inout S) {
+        guard let icmp, pathDone, !icmp.isFinished, !icmpAbandoned else { return }
+        guard let started = icmpStart else {
+            icmpStart = s.now
+            asSecond(&s) { icmp.advance(&$0) }
+            s.wake(at: s.now + Self.icmpWait)
+            return
+        }
+        if s.now >= started + Self.icmpWait { icmpAbandoned = true } else { asSecond(&s) { icmp.advance(&$0) } }
     }
 
     public func advance<S: ProbeScheduler>(_ s: inout S) {
@@ -48,10 +65,7 @@ public final class RDPRun: Measurement {
         if !check.isFinished { check.advance(&s) }
         decide(&s)
         if let p = pathMTU, !p.isFinished { asSecond(&s) { p.advance(&$0) } }
-        if let icmp, !icmp.isFinished, let start {
-            asSecond(&s) { icmp.advance(&$0) }
-            if s.now >= start + Self.icmpWait { icmpAbandoned = true } else { s.wake(at: start + Self.icmpWait) }
-        }
+        runICMP(&s)
         if let budget, let start { s.wake(at: start + budget) }
     }
 
@@ -76,6 +90,7 @@ public final class RDPRun: Measurement {
             check.handle(e, &s)
             decide(&s)
         }
+        runICMP(&s)
     }
 
     /// Once the check shows which port speaks its service: the path MTU there (RDP with TLS, or
