@@ -6,6 +6,8 @@
 #   scripts/fuzz.sh --seconds N [TARGET...]     the same in seconds
 #   scripts/fuzz.sh --reproduce TARGET FILE...  run inputs once (a crash prints its stack)
 #   scripts/fuzz.sh --crashes                   run every saved crash (Fuzz/Crashes/TARGET/*): which still crash
+#   scripts/fuzz.sh --triage TARGET [DIR]       group the crashes a run found (default DIR: the run's
+#                                               crash folder) by where they fail; the smallest of each
 #   scripts/fuzz.sh --list                      the targets and what each covers
 #   scripts/fuzz.sh --build                     only build
 #
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
-usage() { sed -n '2,23p' "$0" >&2; exit 2; }
+usage() { sed -n '2,25p' "$0" >&2; exit 2; }
 
 jobs="" out="$root/.build-fuzz" keep_corpus=0 keep_going=0 mode="" seconds=0 extra=()
 targets=()
@@ -40,6 +42,7 @@ while [[ $# -gt 0 ]]; do
         --seconds) mode=run; seconds=${2:?}; shift 2 ;;
         --reproduce) mode=reproduce; shift ;;
         --crashes) mode=crashes; shift ;;
+        --triage) mode=triage; shift ;;
         --list) mode=list; shift ;;
         --build) mode=build; shift ;;
         --) shift; extra=("$@"); break ;;
@@ -84,11 +87,12 @@ all_targets() { { PATHPROBE_FUZZ_TARGET= "$binary" 2>&1 || true; } | sed -n 's/^
 export SWIFT_BACKTRACE=enable=no  # libFuzzer prints the stack; Swift's backtracer would only slow a crash down
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 
-hexdump_input() {  # the crashing input, at most 512 bytes, in hex
+hexdump_input() {  # the crashing input, at most 512 bytes, in hex and as text ('.' for the unprintable)
     local f=$1 size
     size=$(stat -c %s "$f")
-    echo "input ($size bytes, hex$([[ $size -gt 512 ]] && echo ", first 512")):"
+    echo "input ($size bytes$([[ $size -gt 512 ]] && echo ", the first 512")), hex:"
     head -c 512 "$f" | od -An -tx1 -v | sed 's/^ /  /'
+    echo "as text: $(head -c 512 "$f" | LC_ALL=C tr -c '[:print:]' '.')"
 }
 
 # run_target NAME SECONDS: fuzz one target; its log in $out/logs/NAME.log. Returns libFuzzer's status.
@@ -100,6 +104,7 @@ run_target() {
     [[ -d $seeds ]] && dirs+=("$seeds")
     local status=0 mode_flags=()
     [[ $keep_going -eq 1 ]] && mode_flags=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    [[ -f $root/Fuzz/Dictionaries/$name.dict ]] && mode_flags+=(-dict="$root/Fuzz/Dictionaries/$name.dict")
     PATHPROBE_FUZZ_TARGET=$name "$binary" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$artifacts" "${mode_flags[@]}" "${extra[@]}" "${dirs[@]}" \
         >"$out/logs/$name.log" 2>&1 || status=$?
@@ -112,16 +117,27 @@ report() {
     local execs rate cov
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 || true)
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+(/[0-9]+[a-zA-Z]*)?' "$log" | tail -1 || true)
+    if [[ -z $execs ]]; then  # -fork mode: "#RUNS: cov: .. exec/s: N .. time: Ts"
+        execs=$(grep -oE '^#[0-9]+:' "$log" | tail -1 | tr -d '#:' || true)
+        local t
+        t=$(grep -oE '^#[0-9]+: .* time: [0-9]+s' "$log" | tail -1 | sed 's/.* time: \([0-9]*\)s/\1/' || true)
+        [[ -n $execs && -n $t && $t -gt 0 ]] && rate=$((execs / t))
+    fi
     if [[ $status -eq 0 ]]; then
         printf '%-18s ok     %10s runs %8s/s  %s\n' "$name" "${execs:-?}" "${rate:-?}" "$cov"
         return 0
     fi
-    printf '%-18s FAILED (libFuzzer status %s)\n' "$name" "$status"
+    printf '%-18s FAILED (libFuzzer status %s)  %s runs %s/s\n' "$name" "$status" "${execs:-?}" "${rate:-?}"
+    if [[ $keep_going -eq 1 ]]; then
+        echo "  $(find "$out/crashes/$name" -type f | wc -l) inputs saved in $out/crashes/$name/ (several per bug: -fork does not deduplicate)"
+    fi
     local artifact
     artifact=$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -1)
     grep -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error|fuzz property|SUMMARY" "$log" | head -5 | sed 's/^/  /'
-    grep -E '^ +#[0-9]+ ' "$log" | grep -v -E 'compiler-rt|libc\.so|/<compiler-generated>$' | head -12
+    # The stack from the failure down to the target (libFuzzer's and libc's frames left out), demangled.
+    grep -E '^ +#[0-9]+ ' "$log" | grep -E 'Swift runtime failure|/Sources/|/Fuzz/' | head -14 \
+        | sed -E 's/ 0x[0-9a-f]+ in / /' | { swift demangle --simplified 2>/dev/null || cat; } | sed 's/^ */    /' || true
     if [[ -n $artifact && -f $artifact ]]; then
         echo "  reproducer: $artifact"
         echo "  run again:  scripts/fuzz.sh --reproduce $name $artifact"
@@ -196,6 +212,33 @@ case $mode in
         name=${targets[0]}
         check_targets "$name"
         PATHPROBE_FUZZ_TARGET=$name "$binary" "${extra[@]}" "${targets[@]:1}" ;;
+    triage)
+        [[ ${#targets[@]} -ge 1 ]] || usage
+        [[ -x $binary ]] || build
+        name=${targets[0]}
+        check_targets "$name"
+        dir=${targets[1]:-$out/crashes/$name}
+        declare -A smallest=() count=()
+        for f in "$dir"/*; do
+            [[ -f $f ]] || continue
+            log=$(PATHPROBE_FUZZ_TARGET=$name "$binary" "$f" 2>&1 || true)
+            # Where it fails: the runtime's message (numbers blanked) and the first frame in pathprobe's sources.
+            # (a property's details and all numbers left out: one line per kind of failure)
+            why=$(grep -m1 -oE "Fatal error: .*|ERROR: AddressSanitizer: [a-z-]+|ERROR: LeakSanitizer" <<<"$log" \
+                | sed -E 's/(fuzz property violated: [^:]*):.*/\1/; s/[0-9]+/N/g' | cut -c1-100 || true)
+            frame=$(grep -E '^ +#[0-9]+ ' <<<"$log" | grep -E '/Sources/' | grep -v '/Fuzz/' | head -1 \
+                | sed -E 's/.* in ([^ ]+) ([^ ]+)$/\1 \2/' | { swift demangle --simplified 2>/dev/null || cat; } || true)
+            [[ -n $why$frame ]] || { why="no crash (fixed?)"; frame="-"; }
+            key="$frame | $why"
+            count[$key]=$(( ${count[$key]:-0} + 1 ))
+            if [[ -z ${smallest[$key]:-} ]] || [[ $(stat -c %s "$f") -lt $(stat -c %s "${smallest[$key]}") ]]; then
+                smallest[$key]=$f
+            fi
+        done
+        for key in "${!count[@]}"; do
+            echo "${count[$key]} x $key"
+            echo "    smallest: ${smallest[$key]} ($(stat -c %s "${smallest[$key]}") bytes)"
+        done ;;
     crashes)
         [[ -x $binary ]] || build
         still=0

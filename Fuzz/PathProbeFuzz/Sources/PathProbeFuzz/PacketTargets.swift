@@ -29,7 +29,7 @@ enum PacketTargets {
     static func tcpSegment(_ b: UnsafeRawBufferPointer) {
         if let segment = TCPSegment.parse(b) {
             keep(segment.isSynAck)
-            if let mss = segment.mss { expect(mss >= 0 && mss <= 65535, "MSS \(mss) out of range") }
+            if let mss = segment.mss { expect(mss >= 0 && mss <= 65535, "MSS out of range: \(mss)") }
         }
         keep(TCPSegment.parseIPv4(b))
     }
@@ -46,15 +46,40 @@ enum PacketTargets {
         for source in sources {
             for mtu in [0, 1280, 1500, 9000] {
                 guard let d = ResponderWire.decide(payload, from: source, port: 40000, interfaceMTU: mtu) else { continue }
-                expect(d.payloadLength <= payload.count, "reply of \(d.payloadLength) bytes to a request of \(payload.count)")
+                expect(d.payloadLength <= payload.count, "decided reply larger than the request: \(d.payloadLength) bytes to \(payload.count)")
                 let reply = d.reply.encode(length: d.payloadLength, ipSize: d.ipSize)
-                expect(reply.count <= payload.count, "encoded reply of \(reply.count) bytes to a request of \(payload.count)")
+                // The engine's Responder.send checks this with a precondition.
+                expect(reply.count == d.payloadLength, "reply size differs from the decision: \(reply.count) bytes encoded, \(d.payloadLength) decided")
+                expect(reply.count <= payload.count, "reply larger than the request: \(reply.count) bytes to \(payload.count)")
                 expect(ResponderWire.Reply(decoding: reply) == d.reply, "reply does not survive encode/decode: \(d.reply)")
                 for status in [ResponderWire.Status.tooBigHere, .packetTooBig] {
                     let n = ResponderWire.notice(d, status: status, limit: 1400)
-                    expect(n.payloadLength <= payload.count, "notice of \(n.payloadLength) bytes to a request of \(payload.count)")
+                    expect(n.payloadLength <= payload.count, "notice larger than the request: \(n.payloadLength) bytes to \(payload.count)")
                 }
             }
+        }
+    }
+
+    /// The responder's per-source rate limiter under a flood. Bytes 0-7: `serve --rate` as a Double
+    /// (accepted as ServeCommand.validate accepts it today: whatever is not <= 0; tighten this
+    /// together with that validation); byte 8: how many sources are tracked (1-16; serve uses 4096, the code is the
+    /// same); then 2 bytes per datagram: the source (256 addresses, IPv4 and IPv6) and the time
+    /// since the previous datagram (0-254 ms; 255: ten minutes).
+    static func responderFlood(_ b: UnsafeRawBufferPointer) {
+        guard b.count >= 9 else { return }
+        let rate = Double(bitPattern: b.loadUnaligned(as: UInt64.self))
+        if rate <= 0 { return }  // ServeCommand.validate's test, word for word (NaN passes it)
+        let capacity = 1 + Int(b[8] % 16)
+        var limiter = SourceRateLimiter(rate: rate, burst: rate / 2, capacity: capacity)  // as serve sets it up
+        var now: Nanoseconds = 1_000_000_000
+        var i = 9
+        while i + 1 < b.count {
+            let id = b[i]
+            let source = id & 1 == 0 ? IPAddress(ipv4: 0xc633_6400 | UInt32(id)) : IPAddress(ipv6High: 0x2001_0db8_0000_0000, low: UInt64(id))
+            now += b[i + 1] == 255 ? 600_000_000_000 : UInt64(b[i + 1]) * 1_000_000
+            keep(limiter.allow(source, now: now))
+            expect(limiter.trackedSources <= capacity, "more sources tracked than the capacity: \(limiter.trackedSources) > \(capacity)")
+            i += 2
         }
     }
 
@@ -81,7 +106,7 @@ enum PacketTargets {
         let bytes = b.bytes
         let result = X224.parseConfirm(bytes)
         if case let .confirm(_, length) = result {
-            expect(length <= bytes.count, "confirm of \(length) bytes from \(bytes.count) received")
+            expect(length <= bytes.count, "confirm longer than the input: \(length) bytes of \(bytes.count)")
             // More bytes after the packet (TLS starting) change nothing.
             expect(X224.parseConfirm(bytes + [0x16, 0x03, 0x01]) == result, "trailing bytes change the confirm")
         }

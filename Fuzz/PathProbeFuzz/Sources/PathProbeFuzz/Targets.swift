@@ -18,6 +18,9 @@ enum FuzzTargets {
         FuzzTarget("responder-request", "datagrams reaching `pathprobe serve`: request decoding and the anti-abuse decision") {
             PacketTargets.responderRequest($0)
         },
+        FuzzTarget("responder-flood", "the responder's per-source rate limiter: datagrams from many sources, any accepted --rate") {
+            PacketTargets.responderFlood($0)
+        },
         FuzzTarget("responder-reply", "replies of `pathprobe serve` as `reach --responder` decodes them") {
             PacketTargets.responderReply($0)
         },

@@ -71,7 +71,7 @@ enum TextTargets {
         keep(bulkTargetCount(lines.makeIterator()))
         for line in lines.prefix(64) {
             guard let (_, item) = BulkInput.parse(line: line) else { continue }
-            if case let .range(_, count) = item { expect(count <= BulkInput.rangeCap, "range of \(count) addresses in '\(line)'") }
+            if case let .range(_, count) = item { expect(count <= BulkInput.rangeCap, "range larger than rangeCap: \(count) addresses in '\(line)'") }
         }
     }
 
@@ -92,8 +92,8 @@ enum TextTargets {
             expect(whole.records == chunked.records && whole.keepBytes == chunked.keepBytes
                    && whole.unreadable == chunked.unreadable && whole.hasHeader == chunked.hasHeader,
                    "chunked scan differs from a whole scan")
-            expect(whole.keepBytes <= b.count, "keepBytes \(whole.keepBytes) past the \(b.count) bytes fed")
-            expect(whole.keepBytes == 0 || b[whole.keepBytes - 1] == 0x0a, "keepBytes \(whole.keepBytes) does not end a line")
+            expect(whole.keepBytes <= b.count, "keepBytes past the end: \(whole.keepBytes) of \(b.count)")
+            expect(whole.keepBytes == 0 || b[whole.keepBytes - 1] == 0x0a, "keepBytes not at the end of a line: \(whole.keepBytes)")
             keep(try? whole.finish())
         }
     }
@@ -103,7 +103,7 @@ enum TextTargets {
     static func bulkCSV(_ b: UnsafeRawBufferPointer) {
         let text = b.text
         let parsed = BulkCSV.parse(text)
-        expect(parsed.complete <= text.utf8.count, "complete \(parsed.complete) past the end")
+        expect(parsed.complete <= text.utf8.count, "CSV complete count past the end: \(parsed.complete)")
         let fields = b.split(separator: 0x1f, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         let line = BulkCSV.line(fields)
         let back = BulkCSV.parse(line)
@@ -117,16 +117,16 @@ enum TextTargets {
         keep(IPAddress(bytes: b))
         keep(BulkInput.literal(text))
         guard let address = IPAddress(text) else { return }
-        expect(IPAddress(address.description) == address, "\(text) -> \(address) does not parse back")
-        expect(IPAddress(bytes: address.bytes) == address, "\(text) -> \(address) bytes do not round trip")
+        expect(IPAddress(address.description) == address, "address does not print and parse back: \(text) -> \(address)")
+        expect(IPAddress(bytes: address.bytes) == address, "address bytes do not round trip: \(text) -> \(address)")
         let literal = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)[0]
         expect(literal.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || $0 == ":" || $0 == "." },
-               "'\(text)' accepted as the address \(address)")
+               "address literal with a character that is no hex digit, colon or dot: '\(text)' -> \(address)")
     }
 
     static func portList(_ b: UnsafeRawBufferPointer) {
         guard let ports = try? PortList.parse(b.text) else { return }
-        expect(!ports.isEmpty && ports.allSatisfy { $0 >= 1 }, "port list '\(b.text)' gave \(ports.prefix(8))")
-        expect(Set(ports).count == ports.count, "port list '\(b.text)' has duplicates")
+        expect(!ports.isEmpty && ports.allSatisfy { $0 >= 1 }, "port list empty or out of range: '\(b.text)' -> \(ports.prefix(8))")
+        expect(Set(ports).count == ports.count, "port list with duplicates: '\(b.text)'")
     }
 }
