@@ -71,13 +71,22 @@ enum PacketTargets {
         if rate <= 0 { return }  // ServeCommand.validate's test, word for word (NaN passes it)
         let capacity = 1 + Int(b[8] % 16)
         var limiter = SourceRateLimiter(rate: rate, burst: rate / 2, capacity: capacity)  // as serve sets it up
-        var now: Nanoseconds = 1_000_000_000
+        let start: Nanoseconds = 1_000_000_000
+        var now = start
+        var allowed = [IPAddress: Int]()
         var i = 9
         while i + 1 < b.count {
             let id = b[i]
             let source = id & 1 == 0 ? IPAddress(ipv4: 0xc633_6400 | UInt32(id)) : IPAddress(ipv6High: 0x2001_0db8_0000_0000, low: UInt64(id))
             now += b[i + 1] == 255 ? 600_000_000_000 : UInt64(b[i + 1]) * 1_000_000
-            keep(limiter.allow(source, now: now))
+            if limiter.allow(source, now: now) {
+                allowed[source, default: 0] += 1
+                // The anti-abuse promise: no source gets more than the burst plus `rate` replies a second
+                // (a forgotten source comes back with a full bucket, which it would have by then anyway).
+                let bound = limiter.burst + rate * Double(now - start) / 1e9 + 1
+                expect(Double(allowed[source]!) <= bound,
+                       "a source got more replies than burst + rate x time: \(allowed[source]!) > \(bound) at rate \(rate)")
+            }
             expect(limiter.trackedSources <= capacity, "more sources tracked than the capacity: \(limiter.trackedSources) > \(capacity)")
             i += 2
         }
