@@ -369,25 +369,18 @@ enum SeedMaker {
         }
     }
 
+    /// A sockaddr_in or sockaddr_in6, filled by offset: family (host order) at 0, port at 2, the
+    /// IPv4 address at 4, the IPv6 address at 8.
     static func withSocketAddress(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Void) {
-        switch address.family {
-        case .ipv4:
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = address.ipv4Value.bigEndian
-            withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        case .ipv6:
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: address.bytes) }
-            withUnsafePointer(to: &sin6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+        let v4 = address.family == .ipv4
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+            raw.storeBytes(of: sa_family_t(v4 ? AF_INET : AF_INET6), as: sa_family_t.self)
+            raw.storeBytes(of: port.bigEndian, toByteOffset: 2, as: UInt16.self)
+            UnsafeMutableRawBufferPointer(rebasing: raw[(v4 ? 4 : 8)...]).copyBytes(from: address.bytes)
         }
+        let length = socklen_t(v4 ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+        withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
     }
 
     static func sendUDP(_ payload: [UInt8], to address: IPAddress, port: UInt16) {
