@@ -150,7 +150,7 @@ report() {
 # run_all SECONDS NAMES...: J targets at a time; returns 1 if any failed.
 run_all() {
     local secs=$1; shift
-    local failed=0 running=() name
+    local failed=0 name
     declare -A pids=()
     for name in "$@"; do
         while [[ ${#pids[@]} -ge $jobs ]]; do
@@ -165,17 +165,14 @@ run_all() {
 
 # Waits for any running target, reports it; returns its report's status.
 wait_one() {
-    local name status
-    wait -n "${pids[@]}" 2>/dev/null || true
+    local finished="" status=0 name
+    wait -n -p finished "${pids[@]}" || status=$?
     for name in "${!pids[@]}"; do
-        if ! kill -0 "${pids[$name]}" 2>/dev/null; then
-            status=0
-            wait "${pids[$name]}" || status=$?
-            unset "pids[$name]"
-            report "$name" "$status" || return 1
-            keep_found "$name"
-            return 0
-        fi
+        [[ ${pids[$name]} == "$finished" ]] || continue
+        unset "pids[$name]"
+        report "$name" "$status" || return 1
+        keep_found "$name"
+        return 0
     done
     return 0
 }
