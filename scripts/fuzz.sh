@@ -14,7 +14,7 @@
 # Options (before the mode):
 #   --jobs J        targets run J at a time (default: 2 for --ci, 1 otherwise)
 #   --out DIR       working corpora, crash artifacts and logs (default: .build-fuzz/ in the checkout)
-#   --keep-corpus   merge what a run found into the committed seed corpus Fuzz/Corpus/TARGET (minimized)
+#   --keep-corpus   add what a run found that covers new code to the seed corpus Fuzz/Corpus/TARGET
 #   --keep-going    do not stop at the first crash (libFuzzer -fork=1 -ignore_crashes=1): every crash
 #                   found in the time is saved; for exploring while known crashes are not fixed yet
 #   -- ARGS         further libFuzzer flags for every target (e.g. -- -max_len=8192 -only_ascii=1)
@@ -177,16 +177,15 @@ wait_one() {
     return 0
 }
 
+# --keep-corpus: add to the seed corpus what the run found that covers something new (libFuzzer
+# -merge=1 copies into the first folder only inputs that add coverage; existing seeds stay as they are).
 keep_found() {
     [[ $keep_corpus -eq 1 ]] || return 0
-    local name=$1 tmp
-    tmp=$(mktemp -d)
+    local name=$1 before
     mkdir -p "$root/Fuzz/Corpus/$name"
-    PATHPROBE_FUZZ_TARGET=$name "$binary" -merge=1 "$tmp" "$root/Fuzz/Corpus/$name" "$out/corpus/$name" >/dev/null 2>&1 || true
-    rm -rf "$root/Fuzz/Corpus/$name"
-    mv "$tmp" "$root/Fuzz/Corpus/$name"
-    chmod 755 "$root/Fuzz/Corpus/$name"
-    echo "  kept the merged corpus: Fuzz/Corpus/$name ($(ls "$root/Fuzz/Corpus/$name" | wc -l) files)"
+    before=$(find "$root/Fuzz/Corpus/$name" -type f | wc -l)
+    PATHPROBE_FUZZ_TARGET=$name "$binary" -merge=1 "$root/Fuzz/Corpus/$name" "$out/corpus/$name" >/dev/null 2>&1 || true
+    echo "  Fuzz/Corpus/$name: $before -> $(find "$root/Fuzz/Corpus/$name" -type f | wc -l) files"
 }
 
 check_targets() {
@@ -221,7 +220,7 @@ case $mode in
             log=$(PATHPROBE_FUZZ_TARGET=$name "$binary" "$f" 2>&1 || true)
             # Where it fails: the runtime's message (numbers blanked) and the first frame in pathprobe's sources.
             # (a property's details and all numbers left out: one line per kind of failure)
-            why=$(grep -m1 -oE "Fatal error: .*|ERROR: AddressSanitizer: [a-z-]+|ERROR: LeakSanitizer" <<<"$log" \
+            why=$(grep -m1 -oE "Fatal error: .*|Swift runtime failure: [a-z ]+[a-z]|ERROR: AddressSanitizer: [a-z-]+|ERROR: LeakSanitizer" <<<"$log" \
                 | sed -E 's/(fuzz property violated: [^:]*):.*/\1/; s/[0-9]+/N/g' | cut -c1-100 || true)
             frame=$(grep -E '^ +#[0-9]+ ' <<<"$log" | grep -E '/Sources/' | grep -v '/Fuzz/' | head -1 \
                 | sed -E 's/.* in ([^ ]+) ([^ ]+)$/\1 \2/' | { swift demangle --simplified 2>/dev/null || cat; } || true)
