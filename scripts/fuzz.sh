@@ -11,7 +11,7 @@
 #   scripts/fuzz.sh --list                      the targets and what each covers
 #   scripts/fuzz.sh --build                     only build
 #
-# Options (before the mode):
+# Options:
 #   --jobs J        targets run J at a time (default: 2 for --ci, 1 otherwise)
 #   --out DIR       working corpora, crash artifacts and logs (default: .build-fuzz/ in the checkout)
 #   --keep-corpus   add what a run found that covers new code to the seed corpus Fuzz/Corpus/TARGET
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
-usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" >&2; exit 2; }
 
 jobs="" out="$root/.build-fuzz" keep_corpus=0 keep_going=0 mode="" seconds=0 extra=()
 targets=()
