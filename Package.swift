@@ -21,7 +21,6 @@ let nioHTTP: [Target.Dependency] = ["NIOCore", "NIOPosix", "NIOHTTP1"].map { .pr
 
 let package = Package(
     name: "pathprobe",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "pathprobe", targets: ["pathprobe"]),
         .library(name: "PathProbeCore", targets: ["PathProbeCore"]),

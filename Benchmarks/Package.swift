@@ -9,7 +9,6 @@ import PackageDescription
 // scripts/bench-bulk.sh, which needs root and network namespaces.
 let package = Package(
     name: "PathProbeBenchmarks",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "pathprobe", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
