@@ -52,12 +52,15 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // `PathProbeVersion` (Core) from `git describe` before every build: scripts/version.sh.
+        .plugin(name: "PathProbeVersion", capability: .buildTool()),
         .target(
             name: "PathProbeCore",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            plugins: ["PathProbeVersion"]
         ),
         .target(name: "PathProbeTLS", dependencies: ["PathProbeCore", "COpenSSL"]),
         .target(
