@@ -63,61 +63,68 @@ doc="$stage/usr/share/doc/pathprobe"
 mkdir -p "$doc" "$stage/DEBIAN"
 
 # --- copyright -------------------------------------------------------------------------------
+# One stanza for the binaries (in DEP-5 the last stanza whose Files match wins, so everything linked
+# into them is named in that one stanza), one for the rest.
 license_of() { # FILE -> a DEP-5 license short name
     if grep -q 'Apache License' "$1" && grep -qi 'Version 2.0' "$1"; then
         if grep -q 'Runtime Library Exception' "$1"; then echo "Apache-2.0 with Runtime Library Exception"; else echo "Apache-2.0"; fi
     elif grep -q 'Permission is hereby granted, free of charge' "$1"; then echo "Expat"
     else echo "other"; fi
 }
+# The years of pathprobe's commits, first to last.
+first_year=$(git log --max-parents=0 --format=%ad --date=format:%Y 2>/dev/null | sort | sed -n 1p || true)
+last_year=$(git log -1 --format=%ad --date=format:%Y 2>/dev/null || date -u +%Y)
+years=${first_year:-$last_year}
+[[ "$years" == "$last_year" ]] || years="$years-$last_year"
+own="$years the pathprobe authors"
+copyrights=("$own" "Apple Inc. and the Swift project authors (the Swift runtime and Foundation)")
+licenses=("no-license-stated" "Apache-2.0 with Runtime Library Exception")
+packages=()
+expat=""
+others=()
+for checkout in "${SCRATCH_PATH:-.build}"/checkouts/*/; do
+    [[ -d "$checkout" ]] || continue
+    name=$(basename "$checkout")
+    lic=""
+    for f in "$checkout"LICENSE* "$checkout"LICENCE* "$checkout"COPYING*; do
+        [[ -f "$f" ]] && { lic=$f; break; }
+    done
+    if [[ -z "$lic" ]]; then
+        packages+=("$name (license unknown)")
+        copyrights+=("the $name authors")
+        continue
+    fi
+    short=$(license_of "$lic")
+    holder=$(grep -m1 -E '^[[:space:]]*Copyright (\(c\) )?[0-9]' "$lic" | sed -e 's/^[[:space:]]*Copyright[[:space:]]*//' -e 's/^(c)[[:space:]]*//' -e 's/\.$//' || true)
+    copyrights+=("${holder:-the $name authors} ($name)")
+    if [[ "$short" == other ]]; then short="$name-license"; others+=("$name" "$lic"); fi
+    [[ "$short" == Expat && -z "$expat" ]] && expat=$lic
+    packages+=("$name ($short)")
+    printf '%s\n' "${licenses[@]}" | grep -qxF -- "$short" || licenses+=("$short")
+done
 {
-    cat <<EOF
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: pathprobe
-Comment: A binary package built from the pathprobe repository by scripts/package.sh.
- The binaries link the Swift runtime, Foundation and the Swift packages below statically; each
- stanza names one of them as resolved for this build.
+    echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+    echo "Upstream-Name: pathprobe"
+    echo "Comment: A binary package built from the pathprobe repository by scripts/package.sh."
+    echo
+    echo "Files: *"
+    echo "Copyright: $own"
+    echo "License: no-license-stated"
+    echo
+    echo "Files: usr/bin/*"
+    printf 'Copyright: %s\n' "${copyrights[0]}"
+    printf '           %s\n' "${copyrights[@]:1}"
+    printf 'License: %s\n' "$(printf '%s\n' "${licenses[@]}" | paste -sd'|' | sed 's/|/ and /g')"
+    echo "Comment: pathprobe's own code, and what is linked into the binaries statically: the Swift"
+    echo " standard library, runtime, Concurrency, Dispatch and Foundation (--static-swift-stdlib; where the"
+    echo " exporter is built, Foundation brings ICU's data: Unicode License v3, Copyright Unicode, Inc.), and"
+    echo " the Swift packages as resolved for this build:"
+    printf ' %s\n' "$(printf '%s, ' "${packages[@]}" | sed 's/, $/./')" | fold -s -w 98 | sed '2,$s/^/ /'
+    cat <<'LICENSES'
 
-Files: *
-Copyright: the pathprobe authors
 License: no-license-stated
  The pathprobe repository does not state a license yet: until it does, its authors reserve all
  rights.
-EOF
-    echo
-    echo "Files: usr/bin/*"
-    echo "Copyright: Apple Inc. and the Swift project authors"
-    echo "License: Apache-2.0 with Runtime Library Exception"
-    echo "Comment: the Swift standard library, runtime, Concurrency, Dispatch and Foundation (swift-foundation,"
-    echo " swift-corelibs-foundation), linked statically by --static-swift-stdlib; the exporter, where built,"
-    echo " also carries ICU's data (Unicode License v3, Copyright Unicode, Inc.) through Foundation."
-    texts=()
-    for checkout in "${SCRATCH_PATH:-.build}"/checkouts/*/; do
-        [[ -d "$checkout" ]] || continue
-        name=$(basename "$checkout")
-        lic=""
-        for f in "$checkout"LICENSE* "$checkout"LICENCE* "$checkout"COPYING*; do
-            [[ -f "$f" ]] && { lic=$f; break; }
-        done
-        echo
-        echo "Files: usr/bin/*"
-        echo "Comment: the Swift package $name, linked statically"
-        if [[ -z "$lic" ]]; then
-            echo "Copyright: the $name authors"
-            echo "License: unknown"
-            continue
-        fi
-        copyright=$(grep -m1 -E '^[[:space:]]*Copyright \(c\)|^[[:space:]]*Copyright [0-9]' "$lic" | sed 's/^[[:space:]]*Copyright[[:space:]]*//' || true)
-        echo "Copyright: ${copyright:-the $name authors}"
-        short=$(license_of "$lic")
-        if [[ "$short" == other ]]; then
-            echo "License: $name-license"
-            sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "$lic"
-        else
-            echo "License: $short"
-            [[ "$short" == Expat ]] && texts+=("$lic")
-        fi
-    done
-    cat <<'EOF'
 
 License: Apache-2.0
  On Debian systems, the full text of the Apache License, Version 2.0, is in
@@ -132,13 +139,17 @@ License: Apache-2.0 with Runtime Library Exception
  Software are embedded into the binary product as a result, you may redistribute such product
  without providing attribution as would otherwise be required by Sections 4(a), 4(b) and 4(d) of
  the License.
-EOF
-    if [[ ${#texts[@]} -gt 0 ]]; then
+LICENSES
+    if [[ -n "$expat" ]]; then
         echo
         echo "License: Expat"
-        # The first MIT text stands for all (they differ only in the copyright line, given above).
-        sed -n '/Permission is hereby granted/,$p' "${texts[0]}" | sed -e 's/^[[:space:]]*$/./' -e 's/^/ /'
+        sed -n '/Permission is hereby granted/,$p' "$expat" | sed -e 's/^[[:space:]]*$/./' -e 's/^/ /'
     fi
+    for ((i = 0; i < ${#others[@]}; i += 2)); do
+        echo
+        echo "License: ${others[i]}-license"
+        sed -e 's/^[[:space:]]*$/./' -e 's/^/ /' "${others[i + 1]}"
+    done
 } > "$doc/copyright"
 
 # --- changelog ---------------------------------------------------------------------------------

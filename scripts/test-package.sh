@@ -81,7 +81,9 @@ check() { # NAME COMMAND...: runs the command, counts it
 }
 
 # --- build --------------------------------------------------------------------------------------
+built_here=0
 if [[ -z "$deb" ]]; then
+    built_here=1
     t=$SECONDS
     deb=$(scripts/package.sh | tail -n1)
     log "package built in $((SECONDS - t)) s: $deb ($(du -k "$deb" | cut -f1) KB)"
@@ -113,10 +115,14 @@ bin=/usr/bin/pathprobe
 version_ok() {
     local v; v=$("$bin" --version)
     echo "pathprobe --version: $v; package version: $debversion"
-    [[ -n "$v" && "$v" != dev ]] && [[ "$(scripts/version.sh --debian "$v")" == "$debversion" ]] \
-        && { [[ ! -f dist/VERSION ]] || [[ "$v" == "$(cat dist/VERSION)" ]]; }
+    [[ -n "$v" && "$v" != dev ]] && [[ "$(scripts/version.sh --debian "$v")" == "$debversion" ]] || return 1
+    # Built here: the repository's own version (git describe), as scripts/version.sh tells it.
+    if [[ $built_here -eq 1 ]]; then
+        echo "scripts/version.sh: $(scripts/version.sh)"
+        [[ "$v" == "$(scripts/version.sh)" ]]
+    fi
 }
-check "pathprobe --version matches the package version" version_ok
+check "pathprobe --version: the repository's version, the package's" version_ok
 no_swift_libs() {
     ldd "$bin"
     ! ldd "$bin" | grep -E 'libswift|Foundation|libicu|libdispatch|libBlocksRuntime|not found'
