@@ -8,7 +8,6 @@ import PackageDescription
 // pathprobe modules too, and a manifest's settings only reach its own targets.
 let package = Package(
     name: "PathProbeFuzz",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "pathprobe", path: "../../"),
     ],
