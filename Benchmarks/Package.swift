@@ -9,7 +9,6 @@ import PackageDescription
 // failure) is Sources/pathprobe-bench/Harness.swift.
 let package = Package(
     name: "PathProbeBenchmarks",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "pathprobe", path: "../"),
     ],

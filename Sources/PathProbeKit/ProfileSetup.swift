@@ -79,8 +79,3 @@ public final class ProfileSetup {
         return setup.finish(numeric: numeric)
     }
 }
-
-/// pathprobe's version, as documents carry it.
-public enum PathProbeVersion {
-    public static let string = "0.1.0"
-}
