@@ -9,17 +9,15 @@ struct RDPCommand: ParsableCommand {
         discussion: """
             Speaks to the far end the way a Remote Desktop client starts to, phase by phase, and says \
             where a session would break (disconnects with 0x904 / extended 0x7 through VPN and PPPoE \
-            links are its usual symptom):
-
-              RDP      X.224 Connection Request offering TLS and CredSSP: what the server selects, or \
-            its negotiation failure by name (standard RDP security, without TLS, is a finding)
-              TLS      version, cipher, the certificate (subject, names, issuer, expiry, self-signed, \
-            name match) and the size of the chain, or the flight that stalls on the way
-              Gateway  (--gateway) TLS on 443, then RDG_OUT_DATA and its WebSocket form: an RD Gateway \
-            answers 401 with its authentication schemes; anything else is not a gateway
-              UDP      RDP's UDP transport (3389, through a gateway 3391): does a 1232-byte datagram pass
-              Path     the TCP path MTU of the port that answered, in both directions (a download black \
-            hole swallows the server's certificate flight)
+            links are its usual symptom): the X.224 negotiation offering TLS and CredSSP (what the \
+            server selects, or its failure by name; standard RDP security without TLS is a finding); \
+            TLS (version, cipher, the certificate's names, issuer, expiry, self-signed or not, name \
+            match, the size of the chain, or the flight that stalls on the way); with --gateway, TLS \
+            on 443 and RDG_OUT_DATA with its WebSocket form (an RD Gateway answers 401 with its \
+            authentication schemes, anything else is not one); RDP's UDP transport (3389, through a \
+            gateway 3391: does a 1232-byte datagram pass); and the TCP path MTU of the port that \
+            answered, in both directions (a download black hole swallows the server's certificate \
+            flight), with the ICMP path MTU and its hops where echo is answered.
 
             No credentials are ever sent. Findings name the phase they break and whether a client ends \
             with 0x904 / 0x7; recommendations give the exact commands (interface MTU, MSS clamp, TCP \
