@@ -14,10 +14,8 @@ import Glibc
 ///   cached PMTU never caps it) or without DF (the stack fragments it). A reply is never larger than
 ///   its request; EMSGSIZE becomes a small `tooBigHere` notice instead.
 /// - TCP: connections are accepted and closed at once, so `reach` sees the port open.
-/// - Under attack (ResponderLimits.swift): per source a token bucket (least recently used sources
-///   forgotten, never refused), then a global ceiling of replies and bytes per second; only a
-///   request that passes both costs a route lookup, a reply and (a few per second) a log line.
-///   Per-source byte counters for the summary: the 65536 most recent answered addresses.
+/// - One log line per client address; per-source byte counters for the summary (at most 65536
+///   addresses are remembered).
 public struct ResponderConfig: Sendable {
     /// Listen on this address only; nil: every IPv4 and IPv6 address.
     public var listen: IPAddress? = nil
@@ -151,11 +149,8 @@ public final class Responder: EventLoopHandler {
     private static func openUDP(_ address: IPAddress, port: UInt16) throws(SystemError) -> Int32 {
         let fd = try Sockets.open(address.family, SOCK_DGRAM, 0, "socket(UDP)")
         try bindSocket(fd, address, port: port)
-        // Room for a burst while the loop is busy (best effort: SO_RCVBUFFORCE needs root, which a
-        // root-started responder still is here; SO_RCVBUF is capped by net.core.rmem_max).
-        if (try? Sockets.setOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)) == nil {
-            try? Sockets.setOption(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
-        }
+        // Room for a burst while the loop is busy (a root-started responder can still force it here).
+        Sockets.enlargeBuffers(fd, bytes: 4 << 20)
         do {
             try Sockets.enableErrorQueue(fd, address.family)
             try Sockets.setFragmentation(fd, address.family, allowed: false)
@@ -217,8 +212,11 @@ public final class Responder: EventLoopHandler {
         }
     }
 
-    /// One datagram. The order is the defence: the cheap checks (well formed, the source's bucket,
-    /// the global ceiling) come before anything that costs (route lookup, reply, log line).
+    /// One datagram. The order is the defence (ResponderLimits.swift): the cheap checks (well
+    /// formed, the source's bucket: least recently used sources forgotten, never refused; the
+    /// global ceiling of replies and bytes per second) come before anything that costs (the route
+    /// lookup, the reply, a log line: a few per second). Per-source counters for the summary: the
+    /// 65536 most recently answered addresses.
     private func handle(_ payload: [UInt8], from source: IPAddress, port: UInt16, fd: Int32, family: AddressFamily) {
         guard ResponderWire.Request(decoding: payload) != nil else {
             ignored += 1
@@ -321,9 +319,14 @@ public final class Responder: EventLoopHandler {
 
     /// One line per client for the exit summary.
     public func summary() -> [String] {
-        var lines = perSource.sorted { $0.key < $1.key }.map { a, c in
+        perSource.sorted { $0.key < $1.key }.map { a, c in
             "\(a): received \(c.bytesReceived) bytes in \(c.requests) datagrams, sent \(c.bytesSent) bytes in \(c.replies)"
         }
+    }
+
+    /// What the defences held back, for the exit summary (nothing when nothing was).
+    public func defenceSummary() -> [String] {
+        var lines: [String] = []
         if clients.evictions > 0 { lines.append("\(clients.evictions) more clients not listed (only the 65536 most recent are kept)") }
         if logBudget.suppressed > 0 { lines.append("\(logBudget.suppressed) new clients not logged (log rate limit)") }
         if rateLimited > 0 || ceiling.refused > 0 || ignored > 0 {

@@ -99,7 +99,7 @@ struct ServeCommand: ParsableCommand {
         CLI.printError("pathprobe serve: listening on \(responder.listeningDescription), \(identity)")
         let deadline = duration.map { MonotonicClock.now().adding(.fromSeconds($0)) }
         responder.run { deadline.map { MonotonicClock.now() >= $0 } ?? false }
-        for line in responder.summary() { CLI.printError("pathprobe serve: " + line) }
+        for line in responder.summary() + responder.defenceSummary() { CLI.printError("pathprobe serve: " + line) }
         switch signals.received {
         case SIGINT: throw ExitCode(.interrupted)
         case SIGTERM: throw ExitCode(.terminated)
