@@ -29,7 +29,7 @@ public struct ResponderConfig: Sendable {
     public var maxRepliesPerSecond: Double = 20_000
     public var maxBytesPerSecond: Double = 25_000_000
     /// Route lookups (the MTU towards a client) per second; beyond, replies say "MTU unknown".
-    public var routeLookupsPerSecond: Double = 2_000
+    public var routeLookupsPerSecond: Double = 200
     public var tcp = true
 
     public init(listen: IPAddress? = nil, port: UInt16 = ResponderWire.defaultPort) {
@@ -307,13 +307,15 @@ public final class Responder: EventLoopHandler {
     }
 
     /// The MTU of our interface towards a client (0: unknown): a datagram larger than it must have
-    /// arrived as fragments. Cached per address (LRU); at most `routeLookupsPerSecond` netlink
+    /// arrived as fragments. Cached per /24 (IPv4) or /64 (IPv6): routes are not more specific in
+    /// practice (LRU); at most `routeLookupsPerSecond` netlink
     /// lookups, beyond that 0.
     private func mtu(towards address: IPAddress, now: Nanoseconds) -> Int {
-        if let m = mtuCache.peek(address) { return m }
+        let prefix = address.family == .ipv4 ? IPAddress(ipv4: address.ipv4Value & 0xffff_ff00) : IPAddress(ipv6High: address.high, low: 0)
+        if let m = mtuCache.peek(prefix) { return m }
         guard routeLookups.take(now: now) else { return 0 }
         let m = LocalPath.egress(to: address)?.mtu ?? 0
-        _ = mtuCache.slot(for: address) { m }
+        _ = mtuCache.slot(for: prefix) { m }
         return m
     }
 

@@ -66,7 +66,7 @@ import Testing
         for v in [Double.nan, .infinity, -.infinity, 1e300, 2e10, -1] {
             #expect(!OptionLimit.duration.allows(v), "--duration \(v)")
         }
-        for v in [Double.nan, .infinity, 1e-300, 5e-324, 0, -1] {
+        for v in [Double.nan, .infinity, 1e-300, .leastNonzeroMagnitude, 0, -1] {
             #expect(!OptionLimit.replyRate.allows(v), "serve --rate \(v)")
         }
         #expect(OptionLimit.probeRate.allows(0) && !OptionLimit.replyRate.allows(0), "0 is 'unlimited' only where documented")
@@ -89,7 +89,7 @@ import Testing
 
     // MARK: 5. serve --rate 1e-300, then 4,097 sources
 
-    @Test(arguments: [1e-300, 5e-324, 0.01])
+    @Test(arguments: [1e-300, Double.leastNonzeroMagnitude, 0.01])
     func tinyRateAndManySources(_ rate: Double) {
         var limiter = SourceRateLimiter(rate: rate, burst: rate / 2, capacity: 4096)
         var allowed = 0

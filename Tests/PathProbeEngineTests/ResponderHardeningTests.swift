@@ -87,7 +87,7 @@ import PathProbeCore
 
     /// Crash 5: `serve --rate 1e-300`, then valid requests from 4,097 and more sources. Each new
     /// source has a burst of one reply; none is refused; the responder does not trap.
-    @Test(arguments: [1e-300, 5e-324])
+    @Test(arguments: [1e-300, Double.leastNonzeroMagnitude])
     func aTinyRateAndThousandsOfSources(_ rate: Double) throws {
         let server = try Server { $0.rate = rate; $0.burst = rate / 2; $0.trackedSources = 4096 }
         var answered = 0
