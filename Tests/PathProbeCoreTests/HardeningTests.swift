@@ -124,6 +124,23 @@ import Testing
     }
 }
 
+/// What the fuzz targets added after the first round found (Fuzz/Crashes/, each kept as a test).
+@Suite struct FuzzFindingTests {
+    /// http-response: "HTTP/1.1 096 ..." was a head with status 96; RFC 9110 codes are 100-599.
+    @Test func statusCodesOutsideTheClassesAreNotHTTP() {
+        let found = Array("HTTP/1.1 096 ing Protocols\r\npUgrade: wk Upgrade\r\nSec-WebSocket-Iccept: s3pPLM&iTxaQ9kYGzzhZt-AcxOo=\r\n\r\n".utf8)
+        #expect(HTTPResponseHead.parse(found) == .invalid("malformed status line"))
+        for code in ["000", "099", "600", "999"] {
+            #expect(HTTPResponseHead.parse(Array("HTTP/1.1 \(code) X\r\n\r\n".utf8)) == .invalid("malformed status line"), "\(code)")
+        }
+        if case let .head(h, _) = HTTPResponseHead.parse(Array("HTTP/1.1 101 Switching Protocols\r\n\r\n".utf8)) {
+            #expect(h.status == 101)
+        } else {
+            Issue.record("101 is a status")
+        }
+    }
+}
+
 /// Addresses: one rule (inet_pton's) for every literal, and names that look like numbers never
 /// reach the resolver.
 @Suite struct AddressRuleTests {
