@@ -18,6 +18,7 @@ let package = Package(
             dependencies: [
                 .product(name: "PathProbeCore", package: "pathprobe"),
                 .product(name: "PathProbeNetlink", package: "pathprobe"),
+                .product(name: "PathProbeTLS", package: "pathprobe"),
             ],
             path: "Sources/PathProbeFuzz"
         ),

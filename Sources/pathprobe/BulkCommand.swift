@@ -42,6 +42,10 @@ struct BulkCommand: ParsableCommand {
               pathprobe bulk --hops --concurrency 200 -f branch-offices.txt
               printf '10.1.0.0/24\\n' | pathprobe bulk - --summary-json - -o out.jsonl
 
+            Input: a regular file is read as the run goes; a pipe, FIFO or `<(...)` is read once, \
+            whole, first. A line longer than 4096 bytes is an error record; a line that runs on for \
+            1 MiB without a line end ends the input (exit 2 after the records before it).
+
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
             3 environment (no usable socket, output not writable), 130 stopped by SIGINT, 143 stopped \
             by SIGTERM. Details: README.md, "pathprobe bulk"; records: docs/json.md.
@@ -115,7 +119,8 @@ struct BulkCommand: ParsableCommand {
         case let path?: source = .file(path)
         }
 
-        let summary = try BulkRunner(mode: bulkMode, options: options).run(input: source)
+        let runner = BulkRunner(mode: bulkMode, options: options)
+        let summary = try runner.run(input: source)
         if !quiet {
             let text = summary.text(style: CLI.style(forFD: outputFile == nil ? 2 : 1))
             if outputFile == nil { CLI.printError(text) } else { CLI.printOut(text) }
@@ -129,13 +134,14 @@ struct BulkCommand: ParsableCommand {
         case "SIGTERM"?: throw ExitCode(.terminated)
         default: break
         }
+        if let problem = runner.inputProblem { throw PathProbeError.usage("\(input ?? file ?? "-"): \(problem)") }
     }
 
     private func writeFile(_ path: String, _ text: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var t = text
-        t.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+        let failed = CLI.writeAll(text, to: fd)
+        let closed = close(fd) == 0 ? nil : errno
+        if let e = failed ?? closed { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(e)))") }
     }
 }

@@ -28,18 +28,27 @@ enum CLI {
         exit(error.exitStatus.rawValue)
     }
 
-    /// Standard output, unbuffered enough for streaming (JSON Lines, progress-free tables).
+    /// Standard output, unbuffered enough for streaming (JSON Lines, progress-free tables). Output
+    /// that cannot be written (a full disk, `> /dev/full`, a closed descriptor) is a failure: one
+    /// line on stderr, exit status 3, never a silent 0.
     static func printOut(_ text: String) {
         var t = text
         if !t.hasSuffix("\n") { t += "\n" }
-        t.withCString { p in
+        if let error = writeAll(t, to: 1) { fail(.environment("cannot write standard output: \(String(cString: strerror(error)))")) }
+    }
+
+    /// Writes all of `text` to `fd`; the errno of a write that failed, nil when all was written.
+    static func writeAll(_ text: String, to fd: Int32) -> Int32? {
+        var t = text
+        return t.withUTF8 { buf -> Int32? in
             var off = 0
-            let n = strlen(p)
-            while off < n {
-                let w = write(1, p + off, n - off)
-                if w <= 0 { break }
+            while off < buf.count {
+                let w = write(fd, buf.baseAddress! + off, buf.count - off)
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return w < 0 ? errno : ENOSPC }
                 off += w
             }
+            return nil
         }
     }
 

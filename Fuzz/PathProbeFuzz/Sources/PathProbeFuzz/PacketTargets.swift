@@ -68,12 +68,15 @@ enum PacketTargets {
     static func responderFlood(_ b: UnsafeRawBufferPointer) {
         guard b.count >= 9 else { return }
         let rate = Double(bitPattern: b.loadUnaligned(as: UInt64.self))
-        if rate <= 0 { return }  // ServeCommand.validate's test, word for word (NaN passes it)
+        guard OptionLimit.replyRate.allows(rate) else { return }  // ServeCommand.validate's check
         let capacity = 1 + Int(b[8] % 16)
         var limiter = SourceRateLimiter(rate: rate, burst: rate / 2, capacity: capacity)  // as serve sets it up
+        let ceilingRate = Double(1 + Int(b[8] >> 4) * 100)
+        var ceiling = ResponderCeiling(packetsPerSecond: ceilingRate, bytesPerSecond: 0)
         let start: Nanoseconds = 1_000_000_000
         var now = start
         var allowed = [IPAddress: Int]()
+        var answered = 0
         var i = 9
         while i + 1 < b.count {
             let id = b[i]
@@ -81,11 +84,16 @@ enum PacketTargets {
             now += b[i + 1] == 255 ? 600_000_000_000 : UInt64(b[i + 1]) * 1_000_000
             if limiter.allow(source, now: now) {
                 allowed[source, default: 0] += 1
-                // The anti-abuse promise: no source gets more than the burst plus `rate` replies a second
-                // (a forgotten source comes back with a full bucket, which it would have by then anyway).
-                let bound = limiter.burst + rate * Double(now - start) / 1e9 + 1
+                // The anti-abuse promise: no source gets more than the burst plus `rate` replies a
+                // second, plus one more burst each time a full table forgot a source (least recently
+                // used first: a flood of other sources can make a source start over, once per
+                // `capacity` other sources; the global ceiling bounds what that is worth).
+                let bound = limiter.burst * Double(1 + limiter.evictions) + rate * Double(now - start) / 1e9 + 1
                 expect(Double(allowed[source]!) <= bound,
                        "a source got more replies than burst + rate x time: \(allowed[source]!) > \(bound) at rate \(rate)")
+                if ceiling.allow(size: 64, now: now) { answered += 1 }
+                let ceilingBound = max(1, ceilingRate / 10) + ceilingRate * Double(now - start) / 1e9 + 1
+                expect(Double(answered) <= ceilingBound, "more replies than the global ceiling: \(answered) > \(ceilingBound)")
             }
             expect(limiter.trackedSources <= capacity, "more sources tracked than the capacity: \(limiter.trackedSources) > \(capacity)")
             i += 2

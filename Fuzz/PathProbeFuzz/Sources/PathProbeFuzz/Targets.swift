@@ -54,6 +54,21 @@ enum FuzzTargets {
         FuzzTarget("port-list", "port lists as typed on the command line (443,3389,2000-2499)") {
             TextTargets.portList($0)
         },
+        FuzzTarget("http-response", "RD Gateway (and any HTTP server's) response heads: status line, header fields") {
+            CheckTargets.httpResponse($0)
+        },
+        FuzzTarget("rdp-udp", "RDP-UDP SYN-ACKs and the MTUs they negotiate") {
+            CheckTargets.rdpUDP($0)
+        },
+        FuzzTarget("tcp-mtu-answer", "what `mtu -P tcp` reads from servers: TLS answer classifier, HTTP response check, the responder's TCP headers") {
+            CheckTargets.tcpMTUAnswer($0)
+        },
+        FuzzTarget("rdp-check", "the whole RDP check (direct and gateway) against a server answering the fuzzer's bytes") {
+            CheckTargets.rdpCheck($0)
+        },
+        FuzzTarget("certificate", "certificate facts (subject, SANs, validity, name match) from a PEM chain, through OpenSSL") {
+            CheckTargets.certificate($0)
+        },
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

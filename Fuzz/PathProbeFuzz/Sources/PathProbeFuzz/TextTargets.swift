@@ -23,35 +23,49 @@ enum TextTargets {
         }
     }
 
-    /// `pathprobe diff` reads each file as UTF-8 text and parses it as JSON. The input is one report,
-    /// compared both ways against a small valid report, or two reports separated by a NUL byte.
+    /// `pathprobe diff` reads each file as UTF-8 text, parses it as JSON and decodes the `profile`
+    /// document of this contract version. The input is one report, compared both ways against a
+    /// small valid report, or two reports separated by a NUL byte. The text rendering must carry
+    /// no control character but its line ends (the reports may hold escape sequences).
     static func profileDiff(_ b: UnsafeRawBufferPointer) {
         let parts = b.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
             .compactMap { try? JSON.parse(String(decoding: $0, as: UTF8.self)) }
-        var pairs: [(JSON, JSON)] = []
+            .compactMap { try? Contract.decode(ProfileReport.self, from: $0) }
+        var pairs: [(ProfileReport, ProfileReport)] = []
         if let first = parts.first { pairs += [(baselineReport, first), (first, baselineReport)] }
         if parts.count == 2 { pairs.append((parts[0], parts[1])) }
         for (before, after) in pairs {
             guard let diff = try? ProfileDiff(before: before, after: after, force: true) else { continue }
-            keep(diff.text(style: Style(enabled: true)))
-            keep(diff.json.serialized(pretty: true))
+            let text = diff.text(style: Style(enabled: false))
+            expect(!text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || (0x7f..<0xa0).contains($0.value) },
+                   "control characters in diff's text output")
+            keep(Contract.text(diff, pretty: true))
         }
     }
 
-    /// A small report every input is compared with (schema 1, as `pathprobe profile --json` writes it).
-    static let baselineReport: JSON = {
-        let text = #"""
-            {"report":"pathprobe-profile","schema_version":1,"target":"192.0.2.10","address":"192.0.2.10",
-             "started_at":"2025-01-01T00:00:00Z",
-             "mtu":{"status":"measured","path_mtu":1400,"black_hole":true,"black_hole_hop":{"ttl":2,"address":"10.0.1.1"}},
-             "reach":{"tcp":[{"port":443,"state":"open","mss":1360},{"port":3389,"state":"filtered","mss":null}],
-                      "udp":[{"port":3391,"state":"open|filtered"},{"port":53,"state":"closed"}],
-                      "responder":{"fragments_pass":true,"udp_path_mtu_up":1400,"udp_path_mtu_down":null}},
-             "local":{"interface":{"name":"eth0","mtu":1500,"offloads":{"tso":{"active":true},"gro":{"active":false}}}},
-             "findings":[{"id":"pmtu-black-hole","severity":"critical","message":"m","evidence":{},"interface":null}],
-             "recommendations":[{"id":"clamp-mss","summary":"clamp the MSS to 1360","value":1360}]}
-            """#
-        return (try? JSON.parse(text)) ?? .null
+    /// A small report every input is compared with: a black hole, ports of every state, an
+    /// interface with offloads, written as `pathprobe profile --json` writes it and read back.
+    static let baselineReport: ProfileReport = {
+        let address = IPAddress(ipv4: 0xc000_020a)
+        var m = PathMTUResult(address: address, family: .ipv4)
+        m.reachable = true
+        m.pathMTU = 1400
+        m.blackHole = true
+        m.blackHoleHop = .init(ttl: 2, address: IPAddress(ipv4: 0x0a00_0101))
+        var r = ReachResult(address: address, family: .ipv4)
+        var open = TCPPortResult(port: 443, state: .open, attempts: 1)
+        open.mss = 1360
+        r.tcp = [open, TCPPortResult(port: 3389, state: .filtered, attempts: 2)]
+        r.udp = [UDPPortResult(port: 3391, state: .openFiltered, service: .dtls, attempts: 2),
+                 UDPPortResult(port: 53, state: .closed, service: .dns, attempts: 1)]
+        let nic = LocalInterface(name: "eth0", index: 2, kind: "ether", operstate: "UP", mtu: 1500,
+                                 offloads: [OffloadFeature(name: "rx-gro", active: true, fixed: false, requested: true)])
+        let local = ProfileReport.LocalSide(inventory: LocalInventory(interfaces: [nic], sysctls: PMTUSysctls()),
+                                            route: RouteInfo(target: "192.0.2.10", address: address, interface: "eth0"), interface: nil)
+        let written = ProfileReport(target: "192.0.2.10", address: address, startedAt: "2026-01-01T00:00:00Z", version: "0.1.0",
+                                    local: local, mtu: m, reach: r, service: .rdp)
+        // Read back from its JSON, as diff reads files.
+        return (try? Contract.decode(ProfileReport.self, from: JSON.parse(Contract.text(written, pretty: false)))) ?? written
     }()
 
     /// Input lines as `pathprobe bulk` reads them ("\n" ends a line, a last line without one counts).
