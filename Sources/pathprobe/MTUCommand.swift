@@ -32,15 +32,14 @@ struct MTUCommand: ParsableCommand {
     @OptionGroup var probe: ProbeArguments
     @OptionGroup var output: OutputOptions
 
-    @Flag(name: .customShort("n"), help: "Print addresses only (no reverse DNS).")
-    var numeric = false
+    @OptionGroup var names: NumericOption
 
     @Flag(name: .customLong("no-hops"), help: "Skip the per-hop view (and black-hole localisation).")
     var noHops = false
 
     func run() throws {
-        let r = try MTUSetup.measure(host: host, family: family.family, mtu, probe: probe, traceHops: !noHops, numeric: numeric)
-        if output.json { CLI.printDocument(r) } else { CLI.printOut(r.text(style: CLI.style())) }
+        let r = try MTUSetup.measure(host: host, family: family.family, mtu, probe: probe, traceHops: !noHops, numeric: names.numeric)
+        CLI.emit(r, output) { r.text(style: $0) }
         if !r.reachable { throw ExitCode(.failed) }
     }
 }
