@@ -48,7 +48,7 @@ struct BulkCommand: ParsableCommand {
 
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
             3 environment (no usable socket, output not writable), 130 stopped by SIGINT, 143 stopped \
-            by SIGTERM. Details: README.md, "pathprobe bulk"; records: docs/json.md.
+            by SIGTERM. Details: docs/commands/bulk.md; records: docs/json.md.
             """
     )
 
