@@ -25,7 +25,7 @@ struct BinaryTests {
     }
 
     @Test func checkConfig() async throws {
-        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n  b:\n    prober: rdp\n")
+        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n  b:\n    prober: reach\n    rdp: true\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try await ExporterLab.run([ExporterLab.binary!, "--config", path, "--check-config"])
         #expect(r.status == 0)
@@ -63,7 +63,7 @@ struct BinaryTests {
         let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let port = try ExporterLab.freePort()
-        let exporter = try ExporterProcess(namespace: nil, config: path, port: port)
+        let exporter = try ExporterProcess(namespace: nil, config: path, port: port, arguments: ["--fake-prober"])
         try await ExporterLab.withCleanup { cleanup in
             cleanup.add { await exporter.stop() }
             try await exporter.waitListening()

@@ -61,11 +61,13 @@ public final class EngineProber: ProbeExecutor {
             job.log.add(error.message)
             return .failed(error.message)
         } catch {
-            job.log.add("cancelled before the target was located")
-            return .failed("cancelled", cutShort: true)
+            let reason = host.isStopped ? EngineHost.stopping : "cancelled"
+            job.log.add("\(reason) before the target was located")
+            return .failed(reason, cutShort: true)
         }
+        let ms = ((ContinuousClock.now - start).seconds * 10_000).rounded() / 10
         job.log.add("\(job.target) is \(target.target.address), out of \(target.target.egress.interface ?? "?") "
-            + "(mtu \(target.target.egress.mtu.map(String.init) ?? "?")): located in \(ConfigDuration.format(ContinuousClock.now - start))")
+            + "(mtu \(target.target.egress.mtu.map(String.init) ?? "?")); resolved and routed in \(ms) ms")
 
         let run = ProbeRun(job: job, target: target, traceHops: options.sendsHopProbes && job.hopProbes == .send)
         let end = await withTaskCancellationHandler {
@@ -231,7 +233,7 @@ final class EngineHost: @unchecked Sendable {
             return true
         }
         guard admitted else {
-            run.resume(.failed("the exporter is stopping", cutShort: true))
+            run.resume(.failed(Self.stopping, cutShort: true))
             return
         }
         loop.execute { self.begin(run) }
@@ -246,6 +248,10 @@ final class EngineHost: @unchecked Sendable {
         }
     }
 
+    static let stopping = "the exporter is stopping"
+
+    var isStopped: Bool { active.withLockedValue { $0.stopped } }
+
     /// Answers every probe still running, then ends the engine's thread.
     func stop() {
         let runs = active.withLockedValue { a in
@@ -253,7 +259,7 @@ final class EngineHost: @unchecked Sendable {
             defer { a.runs = [:] }
             return Array(a.runs.values)
         }
-        for run in runs { run.resume(.failed("the exporter is stopping", cutShort: true)) }
+        for run in runs { run.resume(.failed(Self.stopping, cutShort: true)) }
         loop.stop()
     }
 
