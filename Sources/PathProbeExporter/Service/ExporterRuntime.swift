@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NIOConcurrencyHelpers
 import PathProbeCore
+import PathProbeEngine
 import ServiceLifecycle
 import UnixSignals
 
@@ -70,6 +71,11 @@ public enum ExporterRuntime {
             return .ok
         }
         let listen = ListenAddress(options.listen)!
+        // Every scrape connection (Prometheus keeps them open) and every probe socket is a descriptor.
+        let openFiles = ResourceLimits.raiseOpenFiles()
+        if openFiles < 4 * options.maxConcurrent {
+            logger.warning("only \(openFiles) open files allowed (ulimit -n, LimitNOFILE=): scrapes beyond that many connections fail")
+        }
         let metrics = ExporterMetrics(maxConcurrent: options.maxConcurrent)
         let store = ConfigStore(initial: config, metrics: metrics, logger: logger)
         let executor: any ProbeExecutor
