@@ -87,15 +87,11 @@ scrape_configs:
     metrics_path: /probe
     params:
       module: [bench]
-    static_configs:
-      - targets: [{", ".join(f"'{t}'" for t in targets)}]
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: 127.0.0.1:9799
+    static_configs: [{{targets: [{", ".join(f"'{t}'" for t in targets)}]}}]
+    # blackbox_exporter's relabelling (contrib/prometheus.yml): target -> parameter and instance.
+    relabel_configs: [{{source_labels: [__address__], target_label: __param_target}},
+                      {{source_labels: [__param_target], target_label: instance}},
+                      {{target_label: __address__, replacement: '127.0.0.1:9799'}}]
   - job_name: exporter
     static_configs:
       - targets: ['127.0.0.1:9799']""")

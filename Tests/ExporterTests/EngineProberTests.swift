@@ -25,18 +25,7 @@ struct EngineProberTests {
 
     /// A UDP socket on 127.0.0.1 that never answers: probes to it stay unanswered (open|filtered)
     /// until their timeouts, so a measurement of it is slow without anything leaving loopback.
-    static func silentUDPPort() throws -> (fd: Int32, port: UInt16) {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard fd >= 0, ok else { throw LabError("cannot bind a UDP socket on 127.0.0.1: errno \(errno)") }
-        return (fd, UInt16(bigEndian: addr.sin_port))
-    }
+    static func silentUDPPort() throws -> (fd: Int32, port: UInt16) { try ExporterLab.bindLoopback(SOCK_DGRAM) }
 
     @Test(.enabled(if: getuid() == 0, "ICMP probes need root (raw sockets) or an open ping_group_range"))
     func measuresLoopback() async throws {

@@ -27,9 +27,14 @@ public protocol ProberOptions: ParsableArguments, Sendable {
     /// rate-limited ICMP errors, so the exporter paces them per target).
     var sendsHopProbes: Bool { get }
     /// The options every probing measurement shares (--timeout, -c, -i, --icmp-socket).
-    var probeArguments: ProbeArguments { get }
+    var probe: ProbeArguments { get }
     /// -4 / -6.
-    var familyArguments: FamilyArguments { get }
+    var family: FamilyArguments { get }
+    /// The path MTU search's options, for a prober that has one.
+    var pathMTU: MTUArguments? { get }
+    /// The prober's own checks of its settings, when the config is loaded (besides its option
+    /// groups' `validate`).
+    func checkSettings() throws
 }
 
 /// One module of the config file: a prober, its time budget, its settings parsed by its Options type.

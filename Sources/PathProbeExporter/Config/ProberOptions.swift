@@ -4,89 +4,70 @@ import PathProbeCore
 // A module's settings are parsed by the option groups of the command it stands for, so names,
 // defaults, value checks and messages are the command line's. Each type below is that command's
 // options without its output flags (--json, -n, --markdown): the same PathProbeCore groups the
-// command mounts with @OptionGroup, and the command's own flags (`--no-hops`).
+// command mounts with @OptionGroup, and the command's own `--no-hops`.
 //
-// Three exporter rules on top (`checkExporterRules`):
+// The exporter's rules on top (`ProberOptions.validate`):
 // - `rate` is not a module setting: all probes share one engine and its rate limit (the exporter's
 //   own `--rate`);
 // - the module's `timeout` is the whole probe's budget; the command line's per-answer `--timeout` is
 //   `answer_timeout` in the config (SettingsArguments' aliases);
-// - a measurement that cannot start for every target is refused at load time (--min above --max,
-//   nothing to probe), not at every scrape.
+// - settings no target could run with are refused when the file loads, not at every scrape
+//   (--min above --max, sizes IP does not allow, nothing to probe).
 
 /// `pathprobe mtu`: -4/-6, the path MTU options, the probe options, `--no-hops`.
-public struct MTUProberOptions: ProberOptions {
-    @OptionGroup public var family: FamilyArguments
-    @OptionGroup public var mtu: MTUArguments
-    @OptionGroup public var probe: ProbeArguments
+struct MTUProberOptions: ProberOptions {
+    @OptionGroup var family: FamilyArguments
+    @OptionGroup var mtu: MTUArguments
+    @OptionGroup var probe: ProbeArguments
     @Flag(name: .customLong("no-hops"), help: "Skip the per-hop view (and black-hole localisation).")
-    public var noHops = false
+    var noHops = false
 
-    public init() {}
-
-    public var sendsHopProbes: Bool { !noHops }
-    public var probeArguments: ProbeArguments { probe }
-    public var familyArguments: FamilyArguments { family }
-
-    public func validate() throws {
-        try checkExporterRules()
-        try checkSizes(mtu, family: family)
-    }
+    var sendsHopProbes: Bool { !noHops }
+    var pathMTU: MTUArguments? { mtu }
 }
 
 /// `pathprobe reach`: -4/-6, the ports and presets, the responder, the probe options.
-public struct ReachProberOptions: ProberOptions {
-    @OptionGroup public var family: FamilyArguments
-    @OptionGroup public var reach: ReachArguments
-    @OptionGroup public var probe: ProbeArguments
+struct ReachProberOptions: ProberOptions {
+    @OptionGroup var family: FamilyArguments
+    @OptionGroup var reach: ReachArguments
+    @OptionGroup var probe: ProbeArguments
 
-    public init() {}
+    var sendsHopProbes: Bool { false }
+    var pathMTU: MTUArguments? { nil }
 
-    public var sendsHopProbes: Bool { false }
-    public var probeArguments: ProbeArguments { probe }
-    public var familyArguments: FamilyArguments { family }
-
-    public func validate() throws {
-        try checkExporterRules()
-        if reach.isEmpty { throw ValidationError(Self.nothingToProbe) }
+    func checkSettings() throws {
+        if reach.isEmpty {
+            throw ValidationError("nothing to probe: give --tcp, --udp, a preset (--rdp, --ipsec, --wireguard, --openvpn) or --responder")
+        }
     }
-
-    static let nothingToProbe = "nothing to probe: give --tcp, --udp, a preset (--rdp, --ipsec, --wireguard, --openvpn) or --responder"
 }
 
 /// `pathprobe profile`: -4/-6, the profile's options (path MTU, ports, probes), `--no-hops`.
-public struct ProfileProberOptions: ProberOptions {
-    @OptionGroup public var family: FamilyArguments
-    @OptionGroup public var profile: ProfileArguments
+struct ProfileProberOptions: ProberOptions {
+    @OptionGroup var family: FamilyArguments
+    @OptionGroup var profile: ProfileArguments
     @Flag(name: .customLong("no-hops"), help: "Skip the per-hop view (and black-hole localisation).")
-    public var noHops = false
+    var noHops = false
 
-    public init() {}
-
-    public var sendsHopProbes: Bool { !noHops }
-    public var probeArguments: ProbeArguments { profile.probe }
-    public var familyArguments: FamilyArguments { family }
-
-    public func validate() throws {
-        try checkExporterRules()
-        try checkSizes(profile.mtu, family: family)
-    }
+    var sendsHopProbes: Bool { !noHops }
+    var probe: ProbeArguments { profile.probe }
+    var pathMTU: MTUArguments? { profile.mtu }
 }
 
 extension ProberOptions {
-    /// What the exporter does not take from a module (see the top of this file).
-    func checkExporterRules() throws {
-        if probeArguments.rate != nil {
+    /// The exporter's rules (see the top of this file), then the prober's own `checkSettings`.
+    public func validate() throws {
+        if probe.rate != nil {
             throw ValidationError("--rate is not a module setting: all probes share one rate limit, the exporter's own --rate")
         }
+        if let mtu = pathMTU {
+            // --min / --max against each other and the packet sizes IP allows (IPv6's floor with -6).
+            do { _ = try mtu.sizeRange(family: family.family ?? .ipv4, localMTU: mtu.max ?? 65535) } catch {
+                throw ValidationError(error.message)
+            }
+        }
+        try checkSettings()
     }
 
-    /// --min / --max against each other and the packet sizes IP allows (IPv6's floor when -6).
-    func checkSizes(_ mtu: MTUArguments, family: FamilyArguments) throws {
-        do {
-            _ = try mtu.sizeRange(family: family.family ?? .ipv4, localMTU: mtu.max ?? 65535)
-        } catch {
-            throw ValidationError(error.message)
-        }
-    }
+    public func checkSettings() throws {}
 }

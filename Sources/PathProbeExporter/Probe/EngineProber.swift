@@ -99,8 +99,8 @@ struct LocatedTarget: Sendable {
 
     static func locate(_ job: ProbeJob, routes: RouteLookups, inventory: InventoryCache) throws(PathProbeError) -> LocatedTarget {
         let options = job.module.options
-        let interface = options.probeArguments.interface
-        let address = try ProbeTarget.resolveAddress(job.target, family: options.familyArguments.family)
+        let interface = options.probe.interface
+        let address = try ProbeTarget.resolveAddress(job.target, family: options.family.family)
         if job.module.prober == .profile {
             let (route, egress) = try routes.with { cache throws(PathProbeError) in
                 do { return try cache.route(to: address, target: job.target, interface: interface) } catch { throw PathProbeError.from(error) }
@@ -272,7 +272,7 @@ final class EngineHost: @unchecked Sendable {
 
     private func begin(_ run: ProbeRun) {
         if run.cancelled { return end(run, .failed("cancelled", cutShort: true)) }
-        let probe = run.job.module.options.probeArguments
+        let probe = run.job.module.options.probe
         let engine: ProbeEngine
         do { engine = try self.engine(EngineKey(icmpSocket: probe.icmpSocket, interface: probe.interface)) } catch {
             return end(run, .failed(error.message, cutShort: false))

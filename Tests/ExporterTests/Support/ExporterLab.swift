@@ -47,8 +47,14 @@ enum ExporterLab {
 
     /// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        let (fd, port) = try bindLoopback(SOCK_STREAM)
+        close(fd)
+        return Int(port)
+    }
+
+    /// A socket of `type` bound to 127.0.0.1 on a port of the kernel's choice: the socket and its port.
+    static func bindLoopback(_ type: __socket_type) throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(type.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -56,8 +62,11 @@ enum ExporterLab {
         let ok = withUnsafeMutablePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard ok else { throw LabError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        guard fd >= 0, ok else {
+            if fd >= 0 { close(fd) }
+            throw LabError("cannot bind a socket on 127.0.0.1: errno \(errno)")
+        }
+        return (fd, UInt16(bigEndian: addr.sin_port))
     }
 
     /// Runs a program to its end; its output is collected through files, so neither stream can
