@@ -6,7 +6,8 @@
 #   scripts/bench-exporter.sh [N] [MINUTES]      default 3000 targets, 3 minutes
 #
 # Prints Markdown rows: scrapes, up ratio, scrape duration p50 / p99 / max against the scrape
-# timeout, probes that succeeded and measured the lab's path MTU and black hole, probes cut short,
+# timeout, probes that succeeded and measured the lab's path MTU and black hole (and the black
+# hole's hop, which needs router ICMP: rate-limited), probes cut short,
 # exporter CPU (% of one core, over the run after the first interval) and RSS (at the end, and its
 # peak), Prometheus' CPU. Exits 1 if any scrape failed (Prometheus' `up` was 0 once), 2 on bad
 # usage or missing tools. Everything it starts runs in the lab's client namespace and is stopped,
@@ -125,6 +126,7 @@ query "scrape_duration_seconds{job=\"pathprobe\"}[$window]" > "$tmp/duration.jso
 query "pathprobe_probe_success{job=\"pathprobe\"}[$window]" > "$tmp/success.json"
 query "last_over_time(pathprobe_path_mtu_bytes{job=\"pathprobe\"}[$window])" > "$tmp/mtu.json"
 query "last_over_time(pathprobe_black_hole{job=\"pathprobe\"}[$window])" > "$tmp/hole.json"
+query "last_over_time(pathprobe_black_hole_hop{job=\"pathprobe\"}[$window])" > "$tmp/hop.json"
 query "sum(pathprobe_exporter_probes_cut_short_total)" > "$tmp/cut.json"
 query "sum(pathprobe_exporter_errors_total{kind=~\"busy|abandoned\"})" > "$tmp/errors.json"
 
@@ -161,12 +163,17 @@ for line in out.splitlines():
 mtu = {s["metric"]["instance"]: float(s["value"][1]) for s in result("mtu")}
 hole = {s["metric"]["instance"]: float(s["value"][1]) for s in result("hole")}
 right = sum(1 for t, (m, h) in expect.items() if mtu.get(t) == m and hole.get(t) == h)
+# The black hole is r2's: hop 2 (found by TTL-limited probes, which routers rate-limit).
+hop = {s["metric"]["instance"]: float(s["value"][1]) for s in result("hop")}
+holes = [t for t, (_, h) in expect.items() if h == 1.0]
+located = sum(1 for t in holes if t in hop)
+hop_right = sum(1 for t in holes if hop.get(t) == 2.0)
 
 wall = end - start
-print(f"| targets | scrape interval / timeout | scrapes | up | scrape p50 | p99 | max | probe success | path MTU + black hole right | cut short | busy/abandoned | exporter CPU | exporter RSS (peak) | Prometheus CPU |")
-print(f"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print(f"| targets | scrape interval / timeout | scrapes | up | scrape p50 | p99 | max | probe success | path MTU + black hole right | black hole hop found (right) | cut short | busy/abandoned | exporter CPU | exporter RSS (peak) | Prometheus CPU |")
+print(f"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 print(f"| {n} | {interval} / {timeout_text} | {len(up)} | {sum(up) / max(1, len(up)):.4f} | {pct(0.5):.3f} s | {pct(0.99):.3f} s | {durations[-1] if durations else float('nan'):.3f} s "
-      f"| {sum(success) / max(1, len(success)):.4f} | {right}/{n} | {scalar('cut'):.0f} | {scalar('errors'):.0f} "
+      f"| {sum(success) / max(1, len(success)):.4f} | {right}/{n} | {located}/{len(holes)} ({hop_right}) | {scalar('cut'):.0f} | {scalar('errors'):.0f} "
       f"| {100 * (e1 - e0) / wall:.1f} % | {rss:.0f} MB ({hwm:.0f} MB) | {100 * (p1 - p0) / wall:.1f} % |")
 failed = len(up) - int(sum(up))
 late = sum(1 for d in durations if d > timeout)

@@ -23,6 +23,9 @@ public struct ExporterOptions: ParsableArguments {
     @Option(name: .customLong("hop-interval"), help: "Hop probes to one target at most this often, seconds; in between, hops come from a cache (0: no pacing).")
     public var hopInterval = 60.0
 
+    @Option(name: .customLong("hop-traces-per-second"), help: "Targets whose hops are probed per second, over all targets (a router answers a vantage point about once a second; 0: no limit).")
+    public var hopTracesPerSecond = CoordinatorSettings().hopTracesPerSecond
+
     @Option(help: "Global probe rate limit, packets per second, shared by all probes (0: unlimited).")
     public var rate = EngineProber.Settings().rate
 
@@ -43,6 +46,7 @@ public struct ExporterOptions: ParsableArguments {
         if !(0...60).contains(timeoutOffset) { throw ValidationError("--timeout-offset must be between 0 and 60 seconds") }
         if !(rate >= 0) { throw ValidationError("--rate must not be negative") }
         if !(0...86_400).contains(hopInterval) { throw ValidationError("--hop-interval must be between 0 and 86400 seconds") }
+        if !(0...100_000).contains(hopTracesPerSecond) { throw ValidationError("--hop-traces-per-second must be between 0 and 100000") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
     }
 
@@ -51,6 +55,7 @@ public struct ExporterOptions: ParsableArguments {
         s.maxConcurrent = maxConcurrent
         s.timeoutOffset = .milliseconds(Int64(timeoutOffset * 1000))
         s.hopInterval = .milliseconds(Int64(hopInterval * 1000))
+        s.hopTracesPerSecond = hopTracesPerSecond
         return s
     }
 }
