@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "PathProbeExporter",
             dependencies: [
-                "PathProbeCore",
+                "PathProbeCore", "PathProbeEngine", "PathProbeNetlink", "PathProbeKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
