@@ -79,6 +79,12 @@ struct ConventionTests {
         #expect(bad.stderr.hasPrefix("pathprobe: Unknown option '--no-such-option'\n"), "\(bad.stderr)")
     }
 
+    /// `pathprobe exporter --help` is pathprobe-exporter's, with its own exit statuses.
+    @Test func exporterHelpStatesExitStatuses() throws {
+        let help = try Self.help("exporter").split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(help.contains("Exit status: 0"))
+    }
+
     @Test func usageErrorsKeepTheHint() throws {
         try #require(Lab.binary != nil)
         let root = Lab.pathprobe(["no-such-command"], in: nil)
