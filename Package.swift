@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: ["PathProbeCore"],
-            exclude: ["Support/rdgw_emulator.py"]
+            exclude: ["Support/rdgw_emulator.py", "Support/spoofed_flood.py", "Support/responder_clients.py"]
         ),
         .testTarget(name: "ExporterTests", dependencies: ["PathProbeExporter"] + nioHTTP),
     ],
