@@ -61,7 +61,11 @@ struct BinaryTests {
                                             binary, "--config", path, "--listen", "127.0.0.1:\(port)", "--fake-prober"])
         try await ExporterLab.withCleanup { cleanup in
             cleanup.add { await process.stop() }
-            _ = try await ExporterLab.eventually("the exporter to listen") { process.output.contains("listening") ? true : nil }
+            _ = try await ExporterLab.eventually("the exporter to listen", timeout: .seconds(60)) { () -> Bool? in
+                if process.output.contains("listening") { return true }
+                if !process.isRunning { Issue.record("the exporter stopped: \(process.output)"); return true }
+                return nil
+            }
             let answer = try await TestHTTPClient(host: "127.0.0.1", port: port).get("/probe?target=clean.lab&module=a")
             #expect(answer.status == 200 && samples(answer.body)["pathprobe_probe_success"] == 1, "\(process.output)")
         }
