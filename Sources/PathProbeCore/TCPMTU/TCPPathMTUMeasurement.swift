@@ -746,6 +746,7 @@ public final class TCPPathMTUMeasurement: Measurement {
     public var result: TCPPathMTUResult {
         var r = TCPPathMTUResult(address: options.destination, port: Int(options.port))
         r.directions = options.directions
+        r.maxProbed = options.maxSize
         r.reachable = reachable
         r.unreachableReason = reachable ? nil : unreachableReason
         r.service = reachable ? service : nil

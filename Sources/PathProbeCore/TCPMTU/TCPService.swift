@@ -1,6 +1,6 @@
 /// The services the TCP path MTU measurement speaks, so every connection looks like an ordinary
 /// client to the server and makes it answer with a flight larger than one segment.
-public enum TCPService: String, Sendable, Equatable, CaseIterable {
+public enum TCPService: String, Codable, Sendable, Equatable, CaseIterable {
     /// A TLS ClientHello; the answer is the server's certificate flight.
     case tls
     /// RDP's X.224 Connection Request, then (TLS selected) a TLS ClientHello.
@@ -12,12 +12,16 @@ public enum TCPService: String, Sendable, Equatable, CaseIterable {
 
     /// The service a port speaks by convention; TLS for any port not known otherwise (the TCP-only
     /// services this measurement is for are mostly TLS: RD Gateways, HTTPS, VPN portals).
-    public static func forPort(_ port: UInt16) -> TCPService {
+    public static func forPort(_ port: UInt16) -> TCPService { known(port) ?? .tls }
+
+    /// The service a well-known port speaks (nil: any other port, whatever it speaks).
+    public static func known(_ port: UInt16) -> TCPService? {
         switch port {
+        case 443, 8443: return .tls
         case 3389: return .rdp
         case 80, 8000, 8080: return .http
         case ResponderWire.defaultPort: return .pathprobe
-        default: return .tls
+        default: return nil
         }
     }
 }
