@@ -16,10 +16,14 @@ struct ServeCommand: ParsableCommand {
             `pathprobe reach --responder HOST` measures the UDP path MTU both ways, whether \
             fragmented UDP gets through, and the address and port your traffic arrives from (NAT).
 
+            On TCP it answers `pathprobe mtu -P tcp --service pathprobe --port \(ResponderWire.defaultPort) HOST`: \
+            the path MTU both ways over TCP, to the byte.
+
             Listens on UDP and TCP port \(ResponderWire.defaultPort) by default (open it in the firewall).
 
-            Abuse-safe: only well-formed pathprobe requests are answered, a reply is never larger \
-            than the request that asked for it, and each source address is rate-limited. Logs one \
+            Abuse-safe: only well-formed pathprobe requests are answered, a UDP reply is never larger \
+            than the request that asked for it (TCP answers, at most 64 KiB, go only to a peer that \
+            completed a handshake), and each source address is rate-limited. Logs one \
             line per client on stderr and a byte summary on exit (Ctrl-C).
 
             Examples:

@@ -48,6 +48,12 @@ struct ContractLabTests {
         try save("mtu-icmp.json", ["mtu", "--json", v4])
         try save("mtu-udp.json", ["mtu", "--json", "-n", "-P", "udp", v6])
         try save("mtu-unreachable.json", ["mtu", "--json", "-n", "--timeout", "0.2", "-c", "1", "10.0.3.9"], expecting: [1])
+        // TCP both ways against serve (a 1400 black hole: every per-direction key filled), a closed
+        // port, and a profile whose mtu comes from its TCP step.
+        let responderPort = "\(ResponderWire.defaultPort)"
+        try save("mtu-tcp.json", ["mtu", "--json", "-n", "-P", "tcp", "--service", "pathprobe", "--port", responderPort, v4])
+        try save("mtu-tcp-closed.json", ["mtu", "--json", "-n", "-P", "tcp", "--port", "9", v6], expecting: [1], asUser: "nobody")
+        try save("profile-tcp.json", ["profile", "--json", "-n", "--tcp", responderPort, v6])
         try save("reach.json", ["reach", "--json", "--rdp", "--tcp", "9004", "--udp", "9002", "--responder", v4])
         try save("reach-connect.json", ["reach", "--json", "--tcp", "443", v6], asUser: "nobody")
         try save("nic.json", ["nic", "--json"])

@@ -4,7 +4,8 @@ extension PathMTUResult {
     public func verdict(style: Style = Style(enabled: false)) -> String {
         guard reachable else {
             let port = probeProtocol == .tcp ? self.port.map { " port \($0)" } ?? "" : ""
-            return style.red("\(target) (\(address))\(port) is unreachable") + (error.map { ": \($0)" } ?? "")
+            let name = target == address.description ? target : "\(target) (\(address))"
+            return style.red("\(name)\(port) is unreachable") + (error.map { ": \($0)" } ?? "")
         }
         guard let mtu = pathMTU else {
             return style.yellow("path MTU could not be measured" + (probeProtocol == .tcp ? "" : " above --min"))

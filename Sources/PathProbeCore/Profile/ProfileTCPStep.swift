@@ -47,7 +47,7 @@ public enum ProfileTCPStep {
             r.notes.append("\(name): no answer" + (datagram.error.map { " (\($0))" } ?? "") + ": measured over TCP")
         }
         r.probesSent = probes
-        r.durationMs = datagram.durationMs + tcp.durationMs
+        r.durationMs = max(datagram.durationMs, tcp.durationMs)  // both count from their prepare: the first spans the run
         return r
     }
 }

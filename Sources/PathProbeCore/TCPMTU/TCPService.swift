@@ -70,18 +70,27 @@ struct ServiceDialogue {
         return payload(&rng)
     }
 
-    /// The payload: the probe (exact `length`) or the trigger (natural size).
+    /// An upload probe's message is this much longer than what is written: the server waits for the
+    /// rest and never answers (no certificate flight to sign and send for a probe that only needs
+    /// its segment acknowledged); the connection is closed once the acknowledgement is seen.
+    static let unfinished = 256
+
+    /// The payload: the probe (the first `length` bytes of a message `unfinished` bytes longer) or
+    /// the trigger (a whole message, natural size).
     mutating func payload(_ rng: inout SplitMix64) -> [UInt8] {
         payloadWritten = true
+        let whole = length.map { $0 + Self.unfinished } ?? 0
+        let message: [UInt8]
         switch service {
         case .tls, .rdp:
-            return TLSClientHello.build(serverName: host, length: length ?? 0, random: &rng)
+            message = TLSClientHello.build(serverName: host, length: whole, random: &rng)
         case .http:
-            return HTTPProbeRequest.build(host: host, length: length ?? 0)
+            message = HTTPProbeRequest.build(host: host, length: whole)
         case .pathprobe:
-            if let length { return StreamResponderWire.Request(op: .segment, length: length).encode() }
-            return StreamResponderWire.Request(op: .flight, value: Self.responderFlight).encode()
+            message = length == nil ? StreamResponderWire.Request(op: .flight, value: Self.responderFlight).encode()
+                                    : StreamResponderWire.Request(op: .segment, length: whole).encode()
         }
+        return length.map { Array(message.prefix($0)) } ?? message
     }
 
     /// The shortest payload this service can be sized to (its exact-size probes start here).
