@@ -21,7 +21,6 @@ let nioHTTP: [Target.Dependency] = ["NIOCore", "NIOPosix", "NIOHTTP1"].map { .pr
 
 let package = Package(
     name: "pathprobe",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "pathprobe", targets: ["pathprobe"]),
         .library(name: "PathProbeCore", targets: ["PathProbeCore"]),
@@ -53,12 +52,15 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // `PathProbeVersion` (Core) from `git describe` before every build: scripts/version.sh.
+        .plugin(name: "PathProbeVersion", capability: .buildTool()),
         .target(
             name: "PathProbeCore",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            plugins: ["PathProbeVersion"]
         ),
         .target(name: "PathProbeTLS", dependencies: ["PathProbeCore", "COpenSSL"]),
         .target(
@@ -66,7 +68,7 @@ let package = Package(
             dependencies: ["PathProbeCore", "PathProbeNetlink", "CPathProbe", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "PathProbeNetlink", dependencies: ["PathProbeCore", "CNetlink", "CPathProbe"]),
-        .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink"]),
+        .target(name: "PathProbeKit", dependencies: ["PathProbeCore", "PathProbeEngine", "PathProbeNetlink", "PathProbeTLS"]),
         .executableTarget(
             name: "pathprobe",
             dependencies: [

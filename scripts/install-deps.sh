@@ -11,6 +11,7 @@ packages=(
     xrdp freerdp2-x11 xvfb xauth                                # RDP lab peers: server, client (+auth-only under xvfb-run)
     fping scamper nmap iputils-tracepath time                  # peer tools for benchmarks
     prometheus chromium curl                                   # exporter tests: a real Prometheus + promtool, headless chromium
+    dpkg-dev man-db libcap2-bin bash-completion                # the .deb: dpkg-shlibdeps; its test: man, setcap, completion
 )
 missing=()
 for p in "${packages[@]}"; do

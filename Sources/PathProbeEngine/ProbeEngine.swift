@@ -525,6 +525,6 @@ struct TokenBucket {
     /// When the next token will be there.
     func nextTokenAt(_ now: Nanoseconds) -> Nanoseconds {
         if unlimited || tokens >= 1 { return now }
-        return now + Nanoseconds((1 - tokens) / rate * 1e9) + 1
+        return now.adding(.fromSeconds((1 - tokens) / rate)).adding(1)
     }
 }

@@ -31,9 +31,9 @@ public enum Resolver {
             if let family, literal.family != family { throw ResolveError.wrongFamily(host, family) }
             return literal
         }
-        guard !text.isEmpty, text.utf8.count < 254, !text.contains(" ") else {
-            throw ResolveError.unknownHost(host, "not a host name or address")
-        }
+        // The one rule for names (Core's HostName): legacy numeric forms (127.1, 0x7f.0.0.1) never
+        // reach getaddrinfo, which would read them as inet_aton does.
+        if let why = HostName.problem(text) { throw ResolveError.unknownHost(host, why) }
         var hints = addrinfo()
         hints.ai_family = family == nil ? AF_UNSPEC : (family == .ipv4 ? AF_INET : AF_INET6)
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)

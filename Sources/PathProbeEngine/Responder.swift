@@ -25,6 +25,13 @@ public struct ResponderConfig: Sendable {
     /// Replies per second per source address, after `burst`.
     public var rate: Double = 200
     public var burst: Double = 100
+    /// Sources with a bucket of their own; the least recently seen is forgotten to make room.
+    public var trackedSources = 65536
+    /// Global ceilings over all sources (0: none): replies per second and reply bytes per second.
+    public var maxRepliesPerSecond: Double = 20_000
+    public var maxBytesPerSecond: Double = 25_000_000
+    /// Route lookups (the MTU towards a client) per second; beyond, replies say "MTU unknown".
+    public var routeLookupsPerSecond: Double = 200
     public var tcp = true
 
     public init(listen: IPAddress? = nil, port: UInt16 = ResponderWire.defaultPort) {
@@ -44,9 +51,14 @@ public final class Responder: EventLoopHandler {
     public let config: ResponderConfig
     /// The loop the responder's sockets are on.
     public let loop: EventLoop
-    public private(set) var perSource: [IPAddress: Counters] = [:]
+    public var perSource: [IPAddress: Counters] {
+        Dictionary(clients.keysByRecency.compactMap { a in clients.peek(a).map { (a, $0) } }, uniquingKeysWith: { x, _ in x })
+    }
+    /// Datagrams that were not well-formed requests.
     public private(set) var ignored = 0
+    /// Requests held back by the per-source limit, and by the global ceiling.
     public private(set) var rateLimited = 0
+    public var ceilingLimited: Int { ceiling.refused }
     /// Where the log lines go (stderr in the CLI).
     private let log: (String) -> Void
 
@@ -56,7 +68,11 @@ public final class Responder: EventLoopHandler {
     private var stream: StreamResponder? = nil
     private var handlerID: EventLoop.HandlerID = -1
     private var limiter: SourceRateLimiter
-    private var mtuCache: [IPAddress: Int] = [:]
+    private var ceiling: ResponderCeiling
+    private var logBudget: LogBudget
+    private var clients = LRUTable<IPAddress, Counters>(capacity: 65536)
+    private var mtuCache = LRUTable<IPAddress, Int>(capacity: 4096)
+    private var routeLookups: RateBucket
     private var buffer = [UInt8](repeating: 0, count: 65536)
     private var control = [UInt8](repeating: 0, count: 512)
     private static let listenerToken: UInt32 = 1000
@@ -66,7 +82,11 @@ public final class Responder: EventLoopHandler {
     public init(config: ResponderConfig, loop: EventLoop? = nil, log: @escaping (String) -> Void) throws(PathProbeError) {
         self.config = config
         self.log = log
-        limiter = SourceRateLimiter(rate: config.rate, burst: config.burst)
+        limiter = SourceRateLimiter(rate: config.rate, burst: config.burst, capacity: config.trackedSources)
+        let now = MonotonicClock.now()
+        ceiling = ResponderCeiling(packetsPerSecond: config.maxRepliesPerSecond, bytesPerSecond: config.maxBytesPerSecond, now: now)
+        logBudget = LogBudget(now: now)
+        routeLookups = RateBucket(rate: config.routeLookupsPerSecond, burst: max(1, config.routeLookupsPerSecond / 10), now: now)
         if let loop {
             self.loop = loop
         } else {
@@ -134,6 +154,8 @@ public final class Responder: EventLoopHandler {
     private static func openUDP(_ address: IPAddress, port: UInt16) throws(SystemError) -> Int32 {
         let fd = try Sockets.open(address.family, SOCK_DGRAM, 0, "socket(UDP)")
         try bindSocket(fd, address, port: port)
+        // Room for a burst while the loop is busy (a root-started responder can still force it here).
+        Sockets.enlargeBuffers(fd, bytes: 4 << 20)
         do {
             try Sockets.enableErrorQueue(fd, address.family)
             try Sockets.setFragmentation(fd, address.family, allowed: false)
@@ -189,36 +211,44 @@ public final class Responder: EventLoopHandler {
         }
     }
 
+    /// One datagram. The order is the defence (ResponderLimits.swift): the cheap checks (well
+    /// formed, the source's bucket: least recently used sources forgotten, never refused; the
+    /// global ceiling of replies and bytes per second) come before anything that costs (the route
+    /// lookup, the reply, a log line: a few per second). Per-source counters for the summary: the
+    /// 65536 most recently answered addresses.
     private func handle(_ payload: [UInt8], from source: IPAddress, port: UInt16, fd: Int32, family: AddressFamily) {
-        // Bounded memory under a flood of (spoofed) sources: start over past 65536 addresses.
-        if perSource[source] == nil && perSource.count >= 65536 { perSource.removeAll(keepingCapacity: true) }
-        var counters = perSource[source] ?? Counters()
-        let firstTime = perSource[source] == nil
-        counters.requests += 1
-        counters.bytesReceived += payload.count
-        defer { perSource[source] = counters }
-        guard let decision = ResponderWire.decide(payload, from: source, port: port, interfaceMTU: mtu(towards: source)) else {
+        guard ResponderWire.Request(decoding: payload) != nil else {
             ignored += 1
             return
         }
-        if firstTime {
-            let name = source.family == .ipv6 ? "[\(source)]:\(port)" : "\(source):\(port)"
-            log("client \(name): first request (\(payload.count) bytes)")
-        }
-        guard limiter.allow(source, now: MonotonicClock.now()) else {
+        let now = MonotonicClock.now()
+        guard limiter.allow(source, now: now) else {
             rateLimited += 1
             return
+        }
+        guard ceiling.allow(size: payload.count, now: now) else { return }
+        guard let decision = ResponderWire.decide(payload, from: source, port: port, interfaceMTU: mtu(towards: source, now: now)) else {
+            ignored += 1
+            return
+        }
+        let (slot, firstTime) = clients.slot(for: source) { Counters() }
+        clients[slot: slot].requests += 1
+        clients[slot: slot].bytesReceived += payload.count
+        if firstTime, let held = logBudget.allow(now: now) {
+            if held > 0 { log("\(held) more new client\(held == 1 ? "" : "s") not logged (log rate limit)") }
+            let name = source.family == .ipv6 ? "[\(source)]:\(port)" : "\(source):\(port)"
+            log("client \(name): first request (\(payload.count) bytes)")
         }
         var d = decision
         var sent = send(d, to: source, port: port, fd: fd)
         if sent == -EMSGSIZE {
             // The reply does not fit our own interface: say so in a small notice instead.
-            d = ResponderWire.notice(decision, status: .tooBigHere, limit: mtu(towards: source))
+            d = ResponderWire.notice(decision, status: .tooBigHere, limit: mtu(towards: source, now: now))
             sent = send(d, to: source, port: port, fd: fd)
         }
         if sent > 0 {
-            counters.replies += 1
-            counters.bytesSent += sent
+            clients[slot: slot].replies += 1
+            clients[slot: slot].bytesSent += sent
         }
     }
 
@@ -276,12 +306,15 @@ public final class Responder: EventLoopHandler {
     }
 
     /// The MTU of our interface towards a client (0: unknown): a datagram larger than it must have
-    /// arrived as fragments. Cached per address, bounded.
-    private func mtu(towards address: IPAddress) -> Int {
-        if let m = mtuCache[address] { return m }
-        if mtuCache.count > 4096 { mtuCache.removeAll() }
+    /// arrived as fragments. Cached per /24 (IPv4) or /64 (IPv6): routes are not more specific in
+    /// practice (LRU); at most `routeLookupsPerSecond` netlink
+    /// lookups, beyond that 0.
+    private func mtu(towards address: IPAddress, now: Nanoseconds) -> Int {
+        let prefix = address.family == .ipv4 ? IPAddress(ipv4: address.ipv4Value & 0xffff_ff00) : IPAddress(ipv6High: address.high, low: 0)
+        if let m = mtuCache.peek(prefix) { return m }
+        guard routeLookups.take(now: now) else { return 0 }
         let m = LocalPath.egress(to: address)?.mtu ?? 0
-        mtuCache[address] = m
+        _ = mtuCache.slot(for: prefix) { m }
         return m
     }
 
@@ -290,5 +323,16 @@ public final class Responder: EventLoopHandler {
         perSource.sorted { $0.key < $1.key }.map { a, c in
             "\(a): received \(c.bytesReceived) bytes in \(c.requests) datagrams, sent \(c.bytesSent) bytes in \(c.replies)"
         } + (stream?.summary().map { [$0] } ?? [])
+    }
+
+    /// What the defences held back, for the exit summary (nothing when nothing was).
+    public func defenceSummary() -> [String] {
+        var lines: [String] = []
+        if clients.evictions > 0 { lines.append("\(clients.evictions) more clients not listed (only the 65536 most recent are kept)") }
+        if logBudget.suppressed > 0 { lines.append("\(logBudget.suppressed) new clients not logged (log rate limit)") }
+        if rateLimited > 0 || ceiling.refused > 0 || ignored > 0 {
+            lines.append("not answered: \(rateLimited) over the per-source rate, \(ceiling.refused) over the global ceiling, \(ignored) not pathprobe requests")
+        }
+        return lines
     }
 }

@@ -9,7 +9,10 @@ import Glibc
 /// per write(2). (SIGINT / SIGTERM: `SignalWatcher`.)
 
 /// Lines of a file descriptor, read in 64 KiB chunks as they are asked for ("\n" ends a line; a last
-/// line without one still counts). Invalid UTF-8 is replaced, never fatal.
+/// line without one still counts). Invalid UTF-8 is replaced, never fatal. Bounded: a line keeps at
+/// most `BulkInput.lineCap` + 1 bytes (longer ones become error records), and a line that runs on
+/// for `BulkInput.skipCap` bytes ends the input (`abandoned` says why): `/dev/zero` or a 50 MB line
+/// cost a megabyte of reading, not the machine's memory.
 final class BulkLineReader: IteratorProtocol {
     private let fd: Int32
     private let ownsFD: Bool
@@ -17,18 +20,17 @@ final class BulkLineReader: IteratorProtocol {
     private var position = 0
     private var length = 0
     private var partial: [UInt8] = []
+    /// Bytes of the current line past the cap, read and dropped.
+    private var dropped = 0
     private var atEnd = false
+    /// Lines returned so far.
+    private(set) var lines = 0
+    /// Why reading stopped before the end of the input (one line for the user), nil when it did not.
+    private(set) var abandoned: String? = nil
 
     init(fd: Int32, ownsFD: Bool) {
         self.fd = fd
         self.ownsFD = ownsFD
-    }
-
-    /// Opens `path` for reading; throws the errno as a readable message.
-    static func open(_ path: String) throws -> BulkLineReader {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PathProbeError.usage("cannot read \(path): \(String(cString: strerror(errno)))") }
-        return BulkLineReader(fd: fd, ownsFD: true)
     }
 
     deinit { if ownsFD { close(fd) } }
@@ -36,26 +38,23 @@ final class BulkLineReader: IteratorProtocol {
     func next() -> String? {
         while true {
             if position < length {
-                if let nl = buffer[position..<length].firstIndex(of: 0x0a) {
-                    let line: String
-                    if partial.isEmpty {
-                        line = String(decoding: buffer[position..<nl], as: UTF8.self)
-                    } else {
-                        partial.append(contentsOf: buffer[position..<nl])
-                        line = String(decoding: partial, as: UTF8.self)
-                        partial.removeAll(keepingCapacity: true)
-                    }
-                    position = nl + 1
-                    return line
+                let newline = buffer.withUnsafeBytes { b -> Int? in
+                    guard let p = memchr(b.baseAddress! + position, 0x0a, length - position) else { return nil }
+                    return UnsafeRawPointer(p) - b.baseAddress!
                 }
-                partial.append(contentsOf: buffer[position..<length])
-                position = length
+                let end = newline ?? length
+                let keep = min(end - position, max(0, BulkInput.lineCap + 1 - partial.count))
+                partial.append(contentsOf: buffer[position..<(position + keep)])
+                dropped += end - position - keep
+                position = newline.map { $0 + 1 } ?? length
+                if newline != nil { return take() }
+                if dropped > BulkInput.skipCap {
+                    abandoned = "line \(lines + 1) runs on for more than \(BulkInput.skipCap >> 20) MiB without a line end: not a list of targets; stopped reading there"
+                    atEnd = true
+                    return take()
+                }
             }
-            if atEnd {
-                guard !partial.isEmpty else { return nil }
-                defer { partial.removeAll() }
-                return String(decoding: partial, as: UTF8.self)
-            }
+            if atEnd { return partial.isEmpty ? nil : take() }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { atEnd = true; continue }
@@ -63,33 +62,53 @@ final class BulkLineReader: IteratorProtocol {
             length = n
         }
     }
+
+    private func take() -> String {
+        defer {
+            partial.removeAll(keepingCapacity: partial.count <= BulkInput.lineCap + 1)
+            dropped = 0
+        }
+        lines += 1
+        return String(decoding: partial, as: UTF8.self)
+    }
 }
 
-/// Lines held in memory (standard input that is a pipe: reading it lazily could block the event loop).
+/// Lines held in memory: input that can be read only once (a pipe, a FIFO, `<(...)`, a terminal),
+/// read whole before the run so a slow writer cannot stall the event loop, and counted for the
+/// progress line. At most `cap` bytes of lines are held; beyond that the input is abandoned.
 struct BulkBufferedLines: IteratorProtocol {
-    private let bytes: [UInt8]
+    static let cap = 256 << 20
+    private let lines: [String]
     private var position = 0
+    /// Why reading stopped before the end of the input, nil when it did not.
+    let abandoned: String?
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    /// Everything on `fd` until end of file.
+    /// Every line of `fd` until end of file (or a reason to stop).
     static func readAll(fd: Int32) -> BulkBufferedLines {
-        var all: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            all.append(contentsOf: chunk[0..<n])
+        let reader = BulkLineReader(fd: fd, ownsFD: false)
+        var lines: [String] = []
+        var bytes = 0
+        var abandoned: String? = nil
+        while let line = reader.next() {
+            bytes += line.utf8.count + 1
+            if bytes > cap {
+                abandoned = "more than \(cap >> 20) MiB of targets through a pipe: give them as a file; stopped reading at line \(reader.lines)"
+                break
+            }
+            lines.append(line)
         }
-        return BulkBufferedLines(bytes: all)
+        return BulkBufferedLines(lines: lines, abandoned: abandoned ?? reader.abandoned)
+    }
+
+    init(lines: [String], abandoned: String? = nil) {
+        self.lines = lines
+        self.abandoned = abandoned
     }
 
     mutating func next() -> String? {
-        guard position < bytes.count else { return nil }
-        let end = bytes[position...].firstIndex(of: 0x0a) ?? bytes.count
-        defer { position = end + 1 }
-        return String(decoding: bytes[position..<end], as: UTF8.self)
+        guard position < lines.count else { return nil }
+        defer { position += 1 }
+        return lines[position]
     }
 }
 

@@ -246,7 +246,7 @@ public final class BulkProfileMode: BulkMode {
 
 /// The modes of `pathprobe bulk --mode`.
 public enum BulkModeKind: String, CaseIterable, Sendable {
-    case mtu, reach, profile
+    case mtu, reach, profile, rdp
 
     /// The mode for the options given; bad combinations are bad input.
     public func make(_ arguments: ProfileArguments, traceHops: Bool, sizesPerRound: Int?) throws(PathProbeError) -> any BulkMode {
@@ -263,6 +263,8 @@ public enum BulkModeKind: String, CaseIterable, Sendable {
             return BulkReachMode(arguments: reach, probe: arguments.probe)
         case .profile:
             return BulkProfileMode(arguments: arguments, traceHops: traceHops, sizesPerRound: sizesPerRound)
+        case .rdp:
+            return BulkRDPMode(arguments: .defaults, probe: arguments.probe)
         }
     }
 }

@@ -36,6 +36,58 @@ public enum BulkInputSource: Sendable {
     case standardInput
 }
 
+/// The input opened by its kind (fstat): a regular file is read lazily and counted by a second
+/// pass of its own; anything that can be read only once (a pipe, a FIFO, `<(...)`, a character
+/// device) is read once, whole, like a piped standard input; a directory is bad input.
+struct BulkInputLines {
+    var lines: AnyIterator<String>
+    var count: Int?
+    var abandoned: () -> String?
+
+    static func open(_ source: BulkInputSource) throws(PathProbeError) -> BulkInputLines {
+        let fd: Int32
+        let name: String
+        switch source {
+        case let .file(path):
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
+            name = path
+        case .standardInput:
+            fd = 0
+            name = "standard input"
+        }
+        let owns = fd != 0
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let why = String(cString: strerror(errno))
+            if owns { close(fd) }
+            throw .usage("cannot read \(name): \(why)")
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            if owns { close(fd) }
+            throw .usage("\(name) is a directory, not a file of targets")
+        case S_IFREG:
+            let reader = BulkLineReader(fd: fd, ownsFD: owns)
+            var count: Int? = nil
+            if case let .file(path) = source {
+                // A regular file can be read twice: a counting pass of its own for the progress total.
+                let counterFD = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+                if counterFD >= 0 {
+                    let counter = BulkLineReader(fd: counterFD, ownsFD: true)
+                    count = bulkTargetCount(AnyIterator { counter.next() })
+                }
+            }
+            return BulkInputLines(lines: AnyIterator { reader.next() }, count: count, abandoned: { reader.abandoned })
+        default:
+            var buffered = BulkBufferedLines.readAll(fd: fd)
+            if owns { close(fd) }
+            let count = bulkTargetCount(buffered)
+            return BulkInputLines(lines: AnyIterator { buffered.next() }, count: count, abandoned: { [abandoned = buffered.abandoned] in abandoned })
+        }
+    }
+}
+
 /// `pathprobe bulk`: every target of the input through one `ProbeEngine` at once, `concurrency` in
 /// flight and the engine's token bucket for the global rate; each finished target's record written
 /// at once (so an interrupted run loses nothing that finished), errors as records, a summary at the
@@ -57,6 +109,9 @@ public final class BulkRunner {
     private var drawnProbes = 0
     private var drawnAt: Nanoseconds = 0
     private var probeRate = 0.0
+    /// After `run`: why the input was not read to its end (a line without end, too much through a
+    /// pipe); the records before it were measured. The CLI exits 2 with this line.
+    public private(set) var inputProblem: String? = nil
 
     public init(mode: any BulkMode, options: BulkRunOptions) {
         self.mode = mode
@@ -67,27 +122,9 @@ public final class BulkRunner {
     /// Runs to the end of the input or until SIGINT/SIGTERM. Throws `PathProbeError` for problems with
     /// the run as a whole (unreadable input: usage; unwritable output, no socket for any family: environment).
     public func run(input source: BulkInputSource) throws -> BulkSummary {
-        var lines: AnyIterator<String>
-        switch source {
-        case let .file(path):
-            let reader = try BulkLineReader.open(path)
-            lines = AnyIterator { reader.next() }
-            if let counter = try? BulkLineReader.open(path) {
-                summary.targetsInInput = bulkTargetCount(AnyIterator { counter.next() })
-            }
-        case .standardInput:
-            var st = stat()
-            if fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
-                let reader = BulkLineReader(fd: 0, ownsFD: false)
-                lines = AnyIterator { reader.next() }
-            } else {
-                // A pipe or terminal: read it all first, so a slow writer cannot stall the event loop.
-                let buffered = BulkBufferedLines.readAll(fd: 0)
-                summary.targetsInInput = bulkTargetCount(buffered)
-                var it = buffered
-                lines = AnyIterator { it.next() }
-            }
-        }
+        let input = try BulkInputLines.open(source)
+        summary.targetsInInput = input.count
+        let lines = input.lines
         try openOutput()
         try openEngine()
         defer { resolver?.shutdown() }
@@ -106,6 +143,7 @@ public final class BulkRunner {
         summary.durationSeconds = (MonotonicClock.now() - started).inMs / 1000
         output.sync()
         if let failure = output.failure { throw PathProbeError.environment(failure) }
+        inputProblem = input.abandoned()
         return summary
     }
 

@@ -9,6 +9,8 @@ import PathProbeNetlink
 public final class ProfileSetup {
     public let mtu: MTUSetup
     public let reach: ReachSetup?
+    /// `--rdp`: the Remote Desktop check of the target, as an RDP host and as an RD Gateway.
+    public let rdp: RDPSetup?
     public let local: ProfileReport.LocalSide
     public let service: ReachPreset?
     /// The TCP step, once chosen (after the path MTU search and the port probes).
@@ -17,16 +19,18 @@ public final class ProfileSetup {
     let startedAt = utcTimestamp()
     let started = MonotonicClock.now()
 
-    init(mtu: MTUSetup, reach: ReachSetup?, local: ProfileReport.LocalSide, service: ReachPreset?, arguments: ProfileArguments) {
+    init(mtu: MTUSetup, reach: ReachSetup?, rdp: RDPSetup?, local: ProfileReport.LocalSide, service: ReachPreset?,
+         arguments: ProfileArguments) {
         self.mtu = mtu
         self.reach = reach
+        self.rdp = rdp
         self.local = local
         self.service = service
         self.arguments = arguments
     }
 
     /// Hand these to the engine: the path MTU search (followed by the TCP step when TCP ports are
-    /// probed) and the port probes share the event loop.
+    /// probed), the port probes and the RDP check share the event loop.
     public private(set) lazy var measurements: [any Measurement] = {
         let first: any Measurement
         if let reach, !reach.arguments.ports.tcp.isEmpty, mtu.tcp == nil {
@@ -34,7 +38,7 @@ public final class ProfileSetup {
         } else {
             first = mtu.measurement
         }
-        return [first] + (reach?.measurements ?? [])
+        return [first] + (reach?.measurements ?? []) + (rdp.map { [$0.run] } ?? [])
     }()
 
     /// Once the port probes are done: the TCP measurement on one of the open ports, if any.
@@ -55,7 +59,9 @@ public final class ProfileSetup {
         let mtu = try MTUSetup.prepare(target, arguments.mtu, probe: arguments.probe, traceHops: traceHops, sizesPerRound: sizesPerRound,
                                        engine: engine, socket: socket)
         let reach = arguments.probesPorts ? try ReachSetup.prepare(target, arguments.reach, probe: arguments.probe, engine: engine) : nil
-        return ProfileSetup(mtu: mtu, reach: reach, local: local, service: arguments.reach.service, arguments: arguments)
+        let rdp = arguments.reach.rdp
+            ? try RDPSetup.prepare(target, .defaults, probe: arguments.probe, role: .hostAndGateway, engine: engine) : nil
+        return ProfileSetup(mtu: mtu, reach: reach, rdp: rdp, local: local, service: arguments.reach.service, arguments: arguments)
     }
 
     /// The local side of a target from its route and the namespace's inventory (read once for many
@@ -78,6 +84,7 @@ public final class ProfileSetup {
                                    local: local, mtu: m, reach: r, service: service)
         report.line = mtu.target.line
         report.includesInventory = includeInventory
+        report.rdp = rdp?.finish(local: report.facts)
         report.durationMs = (MonotonicClock.now() - started).inMs
         return report
     }
@@ -99,9 +106,4 @@ public final class ProfileSetup {
         engine.run(concurrency: queue.count, next: { queue.popFirst() }, finished: { _ in })
         return setup.finish(numeric: numeric)
     }
-}
-
-/// pathprobe's version, as documents carry it.
-public enum PathProbeVersion {
-    public static let string = "0.1.0"
 }

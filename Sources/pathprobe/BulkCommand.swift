@@ -30,7 +30,8 @@ struct BulkCommand: ParsableCommand {
 
             Modes: mtu (pathprobe mtu per target; the default), reach (pathprobe reach: give --tcp, \
             --udp or a preset; TCP needs root or CAP_NET_RAW), profile (pathprobe profile: path MTU, \
-            ports if given, findings and recommendations).
+            ports if given, findings and recommendations), rdp (pathprobe rdp: each target as an RDP \
+            host and as an RD Gateway, the path MTU of the port that answers, findings).
 
             Examples:
               pathprobe bulk -f gateways.txt -o mtu.jsonl
@@ -40,6 +41,10 @@ struct BulkCommand: ParsableCommand {
               pathprobe bulk -f gateways.txt -o mtu.jsonl --resume
               pathprobe bulk --hops --concurrency 200 -f branch-offices.txt
               printf '10.1.0.0/24\\n' | pathprobe bulk - --summary-json - -o out.jsonl
+
+            Input: a regular file is read as the run goes; a pipe, FIFO or `<(...)` is read once, \
+            whole, first. A line longer than 4096 bytes is an error record; a line that runs on for \
+            1 MiB without a line end ends the input (exit 2 after the records before it).
 
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
             3 environment (no usable socket, output not writable), 130 stopped by SIGINT, 143 stopped \
@@ -53,7 +58,7 @@ struct BulkCommand: ParsableCommand {
     @Option(name: .customShort("f"), help: ArgumentHelp("File of targets, one per line ('-': standard input).", valueName: "file"))
     var file: String?
 
-    @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach or profile.")
+    @Option(help: "What to measure for each target: mtu (path MTU and black holes), reach, profile or rdp.")
     var mode: BulkModeKind = .mtu
 
     @Option(help: "Targets measured at the same time.")
@@ -114,7 +119,8 @@ struct BulkCommand: ParsableCommand {
         case let path?: source = .file(path)
         }
 
-        let summary = try BulkRunner(mode: bulkMode, options: options).run(input: source)
+        let runner = BulkRunner(mode: bulkMode, options: options)
+        let summary = try runner.run(input: source)
         if !quiet {
             let text = summary.text(style: CLI.style(forFD: outputFile == nil ? 2 : 1))
             if outputFile == nil { CLI.printError(text) } else { CLI.printOut(text) }
@@ -128,13 +134,14 @@ struct BulkCommand: ParsableCommand {
         case "SIGTERM"?: throw ExitCode(.terminated)
         default: break
         }
+        if let problem = runner.inputProblem { throw PathProbeError.usage("\(input ?? file ?? "-"): \(problem)") }
     }
 
     private func writeFile(_ path: String, _ text: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var t = text
-        t.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+        let failed = CLI.writeAll(text, to: fd)
+        let closed = close(fd) == 0 ? nil : errno
+        if let e = failed ?? closed { throw PathProbeError.environment("cannot write \(path): \(String(cString: strerror(e)))") }
     }
 }

@@ -28,23 +28,43 @@ enum CLI {
         exit(error.exitStatus.rawValue)
     }
 
-    /// Standard output, unbuffered enough for streaming (JSON Lines, progress-free tables).
+    /// Standard output, unbuffered enough for streaming (JSON Lines, progress-free tables). Output
+    /// that cannot be written (a full disk, `> /dev/full`, a closed descriptor) is a failure: one
+    /// line on stderr, exit status 3, never a silent 0.
     static func printOut(_ text: String) {
         var t = text
         if !t.hasSuffix("\n") { t += "\n" }
-        t.withCString { p in
+        if let error = writeAll(t, to: 1) { fail(.environment("cannot write standard output: \(String(cString: strerror(error)))")) }
+    }
+
+    /// Writes all of `text` to `fd`; the errno of a write that failed, nil when all was written.
+    static func writeAll(_ text: String, to fd: Int32) -> Int32? {
+        var t = text
+        return t.withUTF8 { buf -> Int32? in
             var off = 0
-            let n = strlen(p)
-            while off < n {
-                let w = write(1, p + off, n - off)
-                if w <= 0 { break }
+            while off < buf.count {
+                let w = write(fd, buf.baseAddress! + off, buf.count - off)
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return w < 0 ? errno : ENOSPC }
                 off += w
             }
+            return nil
         }
     }
 
     /// A document as --json prints it.
     static func printDocument<D: ContractDocument>(_ document: D) { printOut(Contract.text(document, pretty: true)) }
+
+    /// A report as asked for: --json, --markdown, or text for people.
+    static func printReport<R: Report>(_ report: R, json: Bool, markdown: Bool) {
+        if json {
+            printDocument(report)
+        } else if markdown {
+            printOut(report.markdown)
+        } else {
+            printOut(report.text(style: style()))
+        }
+    }
 
     /// Colour only on a terminal, never with NO_COLOR set.
     static func style(forFD fd: Int32 = 1) -> Style {
@@ -52,6 +72,15 @@ enum CLI {
         return Style(enabled: isatty(fd) == 1 && !noColor)
     }
 }
+
+/// Documents with a text and a Markdown rendering (`profile`, `rdp`).
+protocol Report: ContractDocument {
+    func text(style: Style) -> String
+    var markdown: String { get }
+}
+
+extension ProfileReport: Report {}
+extension RDPReport: Report {}
 
 /// Flags shared by every command that prints results.
 struct OutputOptions: ParsableArguments {

@@ -22,8 +22,11 @@ struct DiffCommand: ParsableCommand {
               pathprobe profile --rdp rdgw.example.net --json > after.json
               pathprobe diff before.json after.json
 
+            Reports are read whole, up to 64 MiB each (a profile of every TCP and UDP port is about 30 MiB); \
+            text from them is printed without control characters.
+
             Exit status: 0 nothing that worked before got worse, 1 a regression (listed), 2 bad input
-            (not a pathprobe profile report, different targets without --force, another schema_version).
+            (not a pathprobe profile report, larger than 64 MiB, different targets without --force, another schema_version).
             """
     )
 
@@ -49,7 +52,7 @@ struct DiffCommand: ParsableCommand {
 
     /// A `profile` document of this contract version, typed.
     private func load(_ path: String) throws(PathProbeError) -> ProfileReport {
-        guard let text = readFile(path) else { throw .usage("cannot read \(path)") }
+        let text = try readFile(path, cap: ProfileDiff.fileSizeCap)
         let value: JSON
         do { value = try JSON.parse(text) } catch { throw .usage("\(path) is not a pathprobe profile report (\(error))") }
         do { return try Contract.decode(ProfileReport.self, from: value) } catch let e as Contract.WrongDocument {
@@ -62,19 +65,31 @@ struct DiffCommand: ParsableCommand {
     }
 }
 
-/// The whole file as text, nil when it cannot be read.
-func readFile(_ path: String) -> String? {
+/// The whole file as text, at most `cap` bytes (a bigger file is bad input: it is not a report
+/// pathprobe wrote, and reading it whole would cost its size several times over in memory).
+func readFile(_ path: String, cap: Int) throws(PathProbeError) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
+    guard fd >= 0 else { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
+    var st = stat()
+    if fstat(fd, &st) == 0 {
+        if st.st_mode & S_IFMT == S_IFDIR { throw .usage("\(path) is a directory, not a report") }
+        if st.st_mode & S_IFMT == S_IFREG && Int(st.st_size) > cap { throw tooBig(path, cap) }
+    }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 && errno == EINTR { continue }
-        if n < 0 { return nil }
+        if n < 0 { throw .usage("cannot read \(path): \(String(cString: strerror(errno)))") }
         if n == 0 { break }
+        // A pipe or a file that grows: the cap holds while reading too.
+        if bytes.count + n > cap { throw tooBig(path, cap) }
         bytes.append(contentsOf: chunk[0..<n])
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+private func tooBig(_ path: String, _ cap: Int) -> PathProbeError {
+    .usage("\(path) is larger than \(cap >> 20) MiB: not a pathprobe profile report")
 }

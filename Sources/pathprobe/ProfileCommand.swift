@@ -44,13 +44,7 @@ struct ProfileCommand: ParsableCommand {
 
     func run() throws {
         let report = try ProfileSetup.measure(host: host, family: family.family, profile, numeric: numeric)
-        if output.json {
-            CLI.printDocument(report)
-        } else if markdown {
-            CLI.printOut(report.markdown)
-        } else {
-            CLI.printOut(report.text(style: CLI.style()))
-        }
+        CLI.printReport(report, json: output.json, markdown: markdown)
         if !report.mtu.reachable { throw ExitCode(.failed) }
     }
 }

@@ -27,7 +27,8 @@ struct ReachCommand: ParsableCommand {
               pathprobe reach --tcp 2000-2499 --json 192.0.2.10
               pathprobe reach --responder --ipsec vpn.example.net
 
-            Exit status: 0 measured, 2 bad input, 3 environment (a socket that cannot be opened).
+            Exit status: 0 measured, 1 nothing answered (the target is unreachable or filters every \
+            port probed), 2 bad input, 3 environment (a socket that cannot be opened).
             """
     )
 
@@ -42,5 +43,6 @@ struct ReachCommand: ParsableCommand {
     func run() throws {
         let r = try ReachSetup.measure(host: host, family: family.family, reach, probe: probe)
         if output.json { CLI.printDocument(r) } else { CLI.printOut(r.text(style: CLI.style())) }
+        if !r.targetAnswered { throw ExitCode(.failed) }
     }
 }

@@ -64,11 +64,23 @@ struct ContractLabTests {
         try save("profile-after.json", ["profile", "--json", "-n", "--rdp", v4])
         try save("diff.json", ["diff", "--json", "\(dir)/profile-before.json", "\(dir)/profile-after.json"], expecting: [0, 1])
         _ = lab.stopServe(serveLog)
+        // rdp: xrdp and the RD Gateway emulator beside the lab's services, on ports of their own.
+        if RDPLab.skipReason == nil {
+            let certs = "\(dir)/rdp-certs"
+            try Lab.sh("\(RDPLab.script) certs \(certs) rdp.lab.test --ip \(v4) --ip \(v6) --bits 2048")
+            let xrdp = try Lab.sh("\(RDPLab.script) xrdp-start \(lab.server) \(certs) negotiate 3390").trimmingCharacters(in: .whitespacesAndNewlines)
+            defer { _ = try? Lab.sh("\(RDPLab.script) stop \(xrdp)") }
+            let gateway = try Lab.sh("\(RDPLab.script) gateway-start \(lab.server) \(certs) gateway 8443 3393").trimmingCharacters(in: .whitespacesAndNewlines)
+            defer { _ = try? Lab.sh("\(RDPLab.script) stop \(gateway)") }
+            try save("rdp.json", ["rdp", "--json", "--port", "3390", v4])
+            try save("rdp-gateway.json", ["rdp", "--json", "--gateway", v6, "--port", "8443", "--udp-port", "3393", "desktop01"])
+        }
+        try save("rdp-refused.json", ["rdp", "--json", "--port", "9", "--no-udp", v4], expecting: [1])
 
         // Bulk: every mode, JSON Lines, with an error record and the summary.
         let input = "\(dir)/targets.txt"
         try "\(v4)\n\(v6)\n10.0.3.300\n".write(toFile: input, atomically: true, encoding: .utf8)
-        for (mode, extra) in [("mtu", [String]()), ("reach", ["--tcp", "443", "--udp", "3391"]), ("profile", ["--tcp", "443"])] {
+        for (mode, extra) in [("mtu", [String]()), ("reach", ["--tcp", "443", "--udp", "3391"]), ("profile", ["--tcp", "443"]), ("rdp", [])] {
             let records = "\(dir)/bulk-\(mode).jsonl", summary = "\(dir)/bulk-\(mode)-summary.json"
             let run = Lab.pathprobe(["bulk", "--mode", mode, "-f", input, "-o", records, "--quiet", "--summary-json", summary] + extra,
                                     in: lab.client)

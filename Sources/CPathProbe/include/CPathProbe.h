@@ -144,5 +144,6 @@ int cpp_enter_netns(const char *name);
 int cpp_interface_mtu(const char *name);
 
 #include "cpathprobe_ethtool.h"
+#include "cpathprobe_privileges.h"
 
 #endif

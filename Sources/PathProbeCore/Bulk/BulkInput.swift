@@ -8,6 +8,15 @@
 public enum BulkInput {
     /// Most addresses one CIDR line may expand to (an IPv4 /16, an IPv6 /112).
     public static let rangeCap: UInt64 = 65536
+    /// Longest line read as a target (a host name is at most 253 bytes; the rest is room for a
+    /// comment). A longer line is an error record; the reader keeps only its first `lineCap` + 1
+    /// bytes and skips the rest.
+    public static let lineCap = 4096
+    /// A line that runs on for this many bytes without a newline ends the input: it is not a list
+    /// of targets (`/dev/zero`, a binary file), and reading on would take unbounded time.
+    public static let skipCap = 1 << 20
+    /// The text an over-long line's error record carries.
+    static let overlongShown = 64
 
     /// What one non-blank line holds.
     public enum Item: Equatable, Sendable {
@@ -22,6 +31,9 @@ public enum BulkInput {
     /// The target text of a line (comment and surrounding blanks removed) and what it is;
     /// nil for blank and comment-only lines.
     public static func parse(line: some StringProtocol) -> (text: String, item: Item)? {
+        if line.utf8.count > lineCap {
+            return (String(line.prefix(overlongShown)) + "...", .invalid("line longer than \(lineCap) bytes: not a target"))
+        }
         var body = Substring(line)
         if let hash = body.firstIndex(of: "#") { body = body[..<hash] }
         let tokens = body.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" })
@@ -40,8 +52,7 @@ public enum BulkInput {
         }
         if let a = literal(text) { return .address(a) }
         if text.contains(":") || text.hasPrefix("[") { return .invalid("not a valid IPv6 address") }
-        if text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }) { return .invalid("not a valid IPv4 address") }
-        if let why = hostNameProblem(text) { return .invalid(why) }
+        if let why = HostName.problem(text) { return .invalid(why) }
         return .host(text)
     }
 
@@ -77,22 +88,6 @@ public enum BulkInput {
         case .ipv4: return IPAddress(ipv4: UInt32(truncatingIfNeeded: a.low & mask))
         case .ipv6: return IPAddress(ipv6High: a.high, low: a.low & mask)
         }
-    }
-
-    /// Why `name` cannot be a DNS host name, or nil when it can (RFC 1123 labels; `_` tolerated).
-    static func hostNameProblem(_ name: String) -> String? {
-        var s = Substring(name)
-        if s.hasSuffix(".") { s = s.dropLast() }
-        guard !s.isEmpty, s.utf8.count <= 253 else { return "not a host name (1-253 characters)" }
-        for label in s.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !label.isEmpty, label.utf8.count <= 63 else { return "not a host name (empty or over-long label)" }
-            let ok = label.unicodeScalars.allSatisfy {
-                ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "-" || $0 == "_"
-            }
-            guard ok else { return "not a host name or address: '\(name)'" }
-            guard !label.hasPrefix("-"), !label.hasSuffix("-") else { return "not a host name (label starts or ends with '-')" }
-        }
-        return nil
     }
 }
 

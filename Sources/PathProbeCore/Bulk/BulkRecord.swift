@@ -5,6 +5,7 @@ public enum BulkRecord: Sendable {
     case mtu(PathMTUResult)
     case reach(ReachResult)
     case profile(ProfileReport)
+    case rdp(RDPReport)
     case error(BulkError)
 
     /// The document with its envelope.
@@ -13,6 +14,7 @@ public enum BulkRecord: Sendable {
         case let .mtu(r): return Contract.json(r)
         case let .reach(r): return Contract.json(r)
         case let .profile(r): return Contract.json(r)
+        case let .rdp(r): return Contract.json(r)
         case let .error(e): return Contract.json(e)
         }
     }

@@ -57,6 +57,9 @@ public struct BulkSummary: ContractDocument, Sendable {
         case let .profile(p):
             addMTU(p.mtu)
             if let r = p.reach { addPorts(r) }
+        case let .rdp(r):
+            statuses[r.reachable ? .measured : .unreachable, default: 0] += 1
+            for p in r.portStates { portStates[PortKey(proto: p.proto, port: p.port), default: [:]][p.state, default: 0] += 1 }
         }
     }
 

@@ -94,7 +94,7 @@ public enum Contract {
 
 /// The kinds of document (the `type` key). Each has docs/schemas/<type>.schema.json.
 public enum DocumentType: String, Codable, Sendable, CaseIterable {
-    case mtu, reach, nic, route, profile, diff
+    case mtu, reach, nic, route, profile, diff, rdp
     case bulkSummary = "bulk-summary"
     /// A bulk target that could not be measured at all.
     case error

@@ -23,6 +23,15 @@ public struct PathMTUOptions: Sendable {
     public var maxTTL: Int = 30
     /// Pause after controls go unanswered twice: ICMP errors are limited to ~1/s per destination.
     public var rateLimitPauseMs: Double = 1000
+    /// ICMP mode: the closed UDP port of the forward check (is a silent size dropped on the way
+    /// there, or is the echo reply lost on the way back?).
+    public var forwardCheckPort: UInt16 = 33434
+    /// Rounds of black-hole localisation before the hop is left unnamed (null), and the rounds
+    /// that must each show "the next hop answered the small control but not the large probes"
+    /// (at least; more on a lossy path), and the large probes per TTL and round.
+    public var locateRounds = 6
+    public var locateConfirmations = 2
+    public var locateLargeCopies = 2
 
     public init(destination: IPAddress, kind: ProbeKind = .icmpEcho, minSize: Int? = nil, maxSize: Int) {
         self.destination = destination
@@ -69,6 +78,9 @@ public final class PathMTUMeasurement: Measurement {
     private var roundControlPassed = false
     private var roundSilent: [Int] = []
     private var controlFailuresInARow = 0
+    /// The search's small controls, sent and answered: how lossy the path is (`requiredProof`).
+    private var controlsSent = 0
+    private var controlsAnswered = 0
     private var sizesPerRound: Int
     private var pausedUntil: Nanoseconds? = nil
     public private(set) var packetTooBigs: [PacketTooBig] = []
@@ -81,13 +93,26 @@ public final class PathMTUMeasurement: Measurement {
     public private(set) var destinationTTL: Int? = nil
     private var traceDone = false
 
-    // Localisation
+    // Localisation (see "black-hole localisation" below)
     private var locateState: LocateState = .notStarted
-    private var locateAnswers: [Int: IPAddress] = [:]
-    private var locateAttempts: [Int: Int] = [:]
+    private var locateRound = 0
     private var locateOutstanding = 0
+    /// The hop each TTL's large probe reached (its time-exceeded came back), in any round.
+    private var largeReached: [Int: IPAddress] = [:]
+    /// Per TTL, rounds in which the small control was answered and the large probe sent just
+    /// before it was not; the destination's entry (`destinationSlot`) counts the forward UDP check.
+    private var largeStopped: [Int: Int] = [:]
+    private var roundLarge: Set<Int> = []
+    private var roundSmall: Set<Int> = []
     public private(set) var blackHoleHop: (ttl: Int, address: IPAddress)? = nil
-    enum LocateState { case notStarted, running, done }
+    /// ICMP mode: the echo search found a limit, but a UDP probe of the silent size reached the
+    /// target: the forward path carries it and the echo replies are lost on the way back.
+    public private(set) var returnPathLimit = false
+    /// The largest size a forward probe (the UDP check) proved to reach the target; nil: none.
+    public private(set) var forwardCarries: Int? = nil
+    enum LocateState { case notStarted, running, waiting, done }
+    /// Tag bits of a localisation probe: the small control, and the UDP check of the destination.
+    static let smallBit: UInt32 = 1, destinationBit: UInt32 = 2, topBit: UInt32 = 4
 
     public struct PacketTooBig: Codable, Sendable, Equatable {
         public var from: IPAddress
@@ -129,6 +154,7 @@ public final class PathMTUMeasurement: Measurement {
             if let until = pausedUntil, s.now < until { s.wake(at: until); return }
             pausedUntil = nil
             if roundOutstanding == 0 && !search.isDone { startRound(&s) }
+            if locateState == .waiting { startLocateRound(&s) }
         case .done:
             break
         }
@@ -241,7 +267,11 @@ public final class PathMTUMeasurement: Measurement {
         roundOutstanding -= 1
         let size = r.request.size
         if purpose == .control {
-            if answeredByTarget(r.outcome) { roundControlPassed = true }
+            controlsSent += 1
+            if answeredByTarget(r.outcome) {
+                roundControlPassed = true
+                controlsAnswered += 1
+            }
         } else if answeredByTarget(r.outcome) {
             search.record(size: size, .passed)
         } else {
@@ -347,45 +377,160 @@ public final class PathMTUMeasurement: Measurement {
     }
 
     // MARK: black-hole localisation
+    //
+    // The rule: a hop is named only on proof. Each round sends, for every TTL from the first hop
+    // not yet known to pass the large size up to the last router, the large probe (the smallest
+    // silent size) and right after it a small control with the same TTL. A hop K is named when
+    // K's large probe drew a time-exceeded (it got there) and, in `locateConfirmations` rounds,
+    // hop K+1 answered the small control but not the large probe sent just before it. Routers
+    // limit their ICMP errors per destination (a burst of ~6, then 1/s): a hop that is silent
+    // because its budget is spent answers neither, which proves nothing; the next round then
+    // waits for the budget. A large probe is sent first, so a budget of one token goes to it.
+    //
+    // When the next hop is the target, "answered the small but not the large" needs a forward
+    // answer that does not travel back at the probe's size: in UDP mode the search's own rounds
+    // are that proof (port unreachable is small); in ICMP mode a UDP check of the target's closed
+    // port (large, then small) is. A large UDP probe that is answered proves the forward path
+    // carries the size: the echo limit is then on the return path, and no forward hop is named.
+    // Without proof within `locateRounds` rounds the hop stays null: never a wrong hop.
+
+    /// The forward check (ICMP mode only): its entry in `largeStopped`.
+    private var destinationSlot: Int { options.maxTTL + 1 }
+    /// The TTLs of routers a round looks at: from the first not known to pass, to the last router.
+    private var locateTTLs: Range<Int> {
+        guard options.traceHops, let dest = destinationTTL, dest > 1 else { return 1..<1 }
+        let from = min(dest, (largeReached.keys.max() ?? 0) + 1)
+        return from..<dest
+    }
 
     private func startLocateIfReady<S: ProbeScheduler>(_ s: inout S) {
         guard search.isDone, locateState == .notStarted else { return }
-        guard options.traceHops, search.failureWasSilent, search.smallestFailed <= options.maxSize else {
+        guard search.failureWasSilent, search.smallestFailed <= options.maxSize, options.traceHops || !isUDP else {
             locateState = .done
             return
         }
         guard traceDone else { return }
-        guard let dest = destinationTTL, dest > 1 else { locateState = .done; return }
-        locateState = .running
-        for ttl in 1..<dest { sendLocate(ttl: ttl, &s) }
+        if locateTTLs.isEmpty && isUDP { locateState = .done; return }
+        startLocateRound(&s)
     }
 
-    private func sendLocate<S: ProbeScheduler>(ttl: Int, _ s: inout S) {
-        locateAttempts[ttl, default: 0] += 1
+    private func startLocateRound<S: ProbeScheduler>(_ s: inout S) {
+        locateState = .running
+        locateRound += 1
+        roundLarge.removeAll(keepingCapacity: true)
+        roundSmall.removeAll(keepingCapacity: true)
+        let large = search.smallestFailed
+        for ttl in locateTTLs {
+            for _ in 0..<max(1, options.locateLargeCopies) { sendLocate(size: large, ttl: ttl, bits: 0, &s) }
+            sendLocate(size: controlSize, ttl: ttl, bits: Self.smallBit, &s)
+        }
+        if !isUDP {
+            // The target's closed UDP port: the top of the range (how much the forward path
+            // carries), the silent size, then the small control.
+            if options.maxSize > large { sendLocate(size: options.maxSize, ttl: 0, bits: Self.destinationBit | Self.topBit, &s) }
+            sendLocate(size: large, ttl: 0, bits: Self.destinationBit, &s)
+            sendLocate(size: udpControlSize, ttl: 0, bits: Self.destinationBit | Self.smallBit, &s)
+        }
+        if locateOutstanding == 0 { locateState = .done }
+    }
+
+    /// Rounds of proof a hop needs: enough that random loss of every large probe in all of them
+    /// (while the small controls got through) has odds below 1 in 1000, at the loss the search's
+    /// echo controls saw (echo replies are not rate-limited). In UDP mode every answer comes out
+    /// of an ICMP budget, so silence there says nothing about loss: the minimum applies.
+    private func requiredProof(copies: Int) -> Int {
+        let loss = controlsSent == 0 || isUDP ? 0 : 1 - Double(controlsAnswered) / Double(controlsSent)
+        let p = min(0.9, max(0.01, loss))
+        var rounds = 1
+        var odds = p
+        for _ in 1..<max(1, copies) { odds *= p }
+        var all = odds
+        while all >= 1e-3 && rounds < 100 {
+            all *= odds
+            rounds += 1
+        }
+        return max(options.locateConfirmations, rounds)
+    }
+
+    /// The smallest UDP probe: IP and UDP headers and pathprobe's probe header.
+    private var udpControlSize: Int { max(controlSize, PathMTUOptions.smallestProbe(options.destination.family)) }
+
+    private func sendLocate<S: ProbeScheduler>(size: Int, ttl: Int, bits: UInt32, _ s: inout S) {
         locateOutstanding += 1
-        send(&s, size: search.smallestFailed, ttl: ttl, timeout: hopTimeout, tag: Self.tag(.locate, ttl))
+        probesSent += 1
+        let kind: ProbeKind = bits & Self.destinationBit != 0 ? .udp(port: options.forwardCheckPort) : options.kind
+        s.send(ProbeRequest(destination: options.destination, kind: kind, size: size, ttl: ttl, timeout: hopTimeout,
+                            tag: Self.tag(.locate, locateRound) | bits))
     }
 
     private func handleLocate<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
+        guard Self.number(of: r.tag) == locateRound & 0xfff, locateOutstanding > 0 else { return }
         locateOutstanding -= 1
-        let ttl = r.request.ttl
-        switch r.outcome {
-        case let .timeExceeded(from):
-            locateAnswers[ttl] = from
-        case let .packetTooBig(mtu, from):
-            packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
-        case .timeout:
-            // Silence beyond the last answering hop is expected; retry only hops we have not heard from,
-            // and only while a later hop could still change the answer.
-            if locateAnswers[ttl] == nil, (locateAttempts[ttl] ?? 0) < max(2, options.retries),
-               ttl > (locateAnswers.keys.max() ?? 0) {
-                sendLocate(ttl: ttl, &s)
+        let small = r.tag & Self.smallBit != 0
+        if r.tag & Self.destinationBit != 0 {
+            var reached = false
+            switch r.outcome {
+            case let .unreachable(_, _, from), let .udpReply(from, _): reached = from == options.destination
+            case let .packetTooBig(mtu, from): packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
+            default: break
             }
-        default: break
+            if reached {
+                if small {
+                    roundSmall.insert(destinationSlot)
+                } else {
+                    forwardCarries = max(forwardCarries ?? 0, r.request.size)
+                    if r.tag & Self.topBit == 0 { roundLarge.insert(destinationSlot) }
+                }
+            }
+        } else {
+            let ttl = r.request.ttl
+            switch r.outcome {
+            case let .timeExceeded(from):
+                if small { roundSmall.insert(ttl) } else { largeReached[ttl] = from; roundLarge.insert(ttl) }
+            case let .packetTooBig(mtu, from):
+                packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
+            default: break
+            }
         }
-        if locateOutstanding == 0 {
+        if locateOutstanding == 0 { endLocateRound(&s) }
+    }
+
+    private func endLocateRound<S: ProbeScheduler>(_ s: inout S) {
+        for t in roundSmall where !roundLarge.contains(t) { largeStopped[t, default: 0] += 1 }
+        if let carried = forwardCarries, carried >= search.smallestFailed {
+            // A forward probe of the silent size got there: the echo replies are what is lost.
+            returnPathLimit = true
             locateState = .done
-            if let last = locateAnswers.keys.max(), let addr = locateAnswers[last] { blackHoleHop = (last, addr) }
+            return
+        }
+        let last = largeReached.keys.max() ?? 0
+        // Routers are looked at only with the trace (it found the target's distance).
+        let routers = options.traceHops ? destinationTTL : nil
+        let nextIsTarget = routers.map { last + 1 >= $0 } ?? true
+        if nextIsTarget && isUDP {
+            // The search's rounds were the proof: large silent, small control answered, each round.
+            if routers != nil, last >= 1, let address = largeReached[last] { blackHoleHop = (last, address) }
+            locateState = .done
+            return
+        }
+        let deciding = nextIsTarget ? destinationSlot : last + 1
+        if largeStopped[deciding, default: 0] >= requiredProof(copies: nextIsTarget ? 1 : options.locateLargeCopies) {
+            if routers != nil, last >= 1, let address = largeReached[last] { blackHoleHop = (last, address) }
+            locateState = .done
+            return
+        }
+        if locateRound >= options.locateRounds {
+            locateState = .done
+            return
+        }
+        // No answer from the hop that decides: its ICMP budget may be spent. Wait for it to refill
+        // before asking again; with an answer in hand, confirm at once.
+        if roundSmall.contains(deciding) {
+            startLocateRound(&s)
+        } else {
+            locateState = .waiting
+            pausedUntil = s.now + .fromMs(options.rateLimitPauseMs)
+            s.wake(at: pausedUntil!)
         }
     }
 
@@ -421,7 +566,7 @@ public final class PathMTUMeasurement: Measurement {
         guard reachable else { return r }
         r.pathMTU = search.isDone ? search.pathMTU : nil
         r.blackHole = search.isDone && search.failureWasSilent && search.smallestFailed <= options.maxSize
-        if r.blackHole, let bh = blackHoleHop { r.blackHoleHop = PathMTUResult.HopRef(ttl: bh.ttl, address: bh.address) }
+        if r.blackHole, !returnPathLimit, let bh = blackHoleHop { r.blackHoleHop = PathMTUResult.HopRef(ttl: bh.ttl, address: bh.address) }
 
         // Hop table: up to the destination, with the largest size known to reach each hop.
         let lastTTL = destinationTTL ?? hops.keys.max() ?? 0

@@ -23,9 +23,9 @@ public struct ProbeArguments: ParsableArguments, Sendable {
     public init() {}
 
     public func validate() throws {
-        if !(timeout > 0 && timeout <= 60) { throw ValidationError("--timeout must be between 0 and 60 seconds") }
+        try OptionLimit.timeout.check(timeout, option: "--timeout")
         if let retries, retries < 1 || retries > 20 { throw ValidationError("--retries must be between 1 and 20") }
-        if let rate, !(rate >= 0) { throw ValidationError("--rate must not be negative") }
+        try OptionLimit.probeRate.check(rate, option: "--rate")
     }
 
     public var timeoutMs: Double { timeout * 1000 }

@@ -8,8 +8,28 @@
 /// Monotonic time in nanoseconds. The engine uses CLOCK_MONOTONIC; simulations use virtual time.
 public typealias Nanoseconds = UInt64
 
+/// Time arithmetic saturates: a duration computed from a user's number or a peer's traffic (a rate of
+/// 1e-300 per second, a duration of 1e300 seconds, NaN) becomes 0 or "never", not a trap.
 public extension Nanoseconds {
-    static func fromMs(_ ms: Double) -> Nanoseconds { Nanoseconds(Swift.max(0, ms) * 1_000_000) }
+    /// `ms` milliseconds: 0 for NaN and anything not above zero, `.max` (never) for anything too large.
+    static func fromMs(_ ms: Double) -> Nanoseconds { saturating(ms * 1_000_000) }
+
+    /// `seconds` seconds, saturating like `fromMs`.
+    static func fromSeconds(_ seconds: Double) -> Nanoseconds { saturating(seconds * 1_000_000_000) }
+
+    private static func saturating(_ ns: Double) -> Nanoseconds {
+        guard ns > 0 else { return 0 }
+        // 2^64 is exactly representable; every double below it converts.
+        guard ns < 18_446_744_073_709_551_616.0 else { return .max }
+        return Nanoseconds(ns)
+    }
+
+    /// `self + d`, at most `.max`: a deadline past the end of time is "never".
+    func adding(_ d: Nanoseconds) -> Nanoseconds {
+        let (sum, overflow) = addingReportingOverflow(d)
+        return overflow ? .max : sum
+    }
+
     var inMs: Double { Double(self) / 1_000_000 }
 }
 

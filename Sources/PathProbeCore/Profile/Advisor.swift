@@ -53,8 +53,15 @@ public enum Advisor {
             evidence: evidence)]
     }
 
+    /// The path MTU is smaller than the egress interface's in a way worth a word: not on loopback,
+    /// and not merely because IP packets end at 65535 bytes (lo's 65536, jumbo-frame virtual links).
+    static func pathBelowInterface(_ f: ProfileFacts) -> (mtu: Int, local: Int)? {
+        guard let mtu = f.pathMTU, let local = f.egressMTU, mtu < local, mtu < 65535, f.egressKind != "loopback" else { return nil }
+        return (mtu, local)
+    }
+
     static func pathBelowInterfaceFinding(_ f: ProfileFacts) -> [Finding] {
-        guard let mtu = f.pathMTU, let local = f.egressMTU, mtu < local else { return [] }
+        guard let (mtu, local) = pathBelowInterface(f) else { return [] }
         let name = f.egressInterface ?? "the egress interface"
         return [Finding(
             id: "path-mtu-below-interface", severity: .warning,
@@ -96,11 +103,12 @@ public enum Advisor {
         Evidence().with(TCPPortResult.CodingKeys.port, t.port).with(TCPPortResult.CodingKeys.mss, mss).with(AdvisorKey.pathMSS, fits)
     }
 
-    /// UDP ports the service needs that did not answer, and fragments that do not pass.
+    /// UDP ports the service needs that did not answer. A closed port answered (its port
+    /// unreachable came back): the path carries UDP there, so it is reachability, not a block.
     static func blockedUDPPorts(_ f: ProfileFacts) -> [ProfileFacts.UDPFact] {
         let needed = f.service?.udp.map { Int($0) }
         return f.udp.filter { u in
-            (needed == nil || needed!.contains(u.port)) && u.state != .open
+            (needed == nil || needed!.contains(u.port)) && u.state != .open && u.state != .closed
         }
     }
 
@@ -138,7 +146,7 @@ public enum Advisor {
     // MARK: recommendations
 
     static func interfaceMTU(_ f: ProfileFacts) -> [Recommendation] {
-        guard let mtu = f.pathMTU, let local = f.egressMTU, local > mtu, let name = f.egressInterface else { return [] }
+        guard let (mtu, local) = pathBelowInterface(f), let name = f.egressInterface else { return [] }
         var linux = ["ip link set dev \(name) mtu \(mtu)"]
         let kind = f.egressKind ?? "ether"
         if kind == "wireguard" {
@@ -162,7 +170,7 @@ public enum Advisor {
     }
 
     static func mssClamp(_ f: ProfileFacts) -> [Recommendation] {
-        guard let mtu = f.pathMTU, let local = f.egressMTU, mtu < local else { return [] }
+        guard let (mtu, _) = pathBelowInterface(f) else { return [] }
         let mss = f.family.mss(forMTU: mtu)
         let tables = f.family == .ipv4 ? "iptables" : "ip6tables"
         let out = f.egressInterface.map { " -o \($0)" } ?? ""

@@ -51,6 +51,10 @@ public struct ProfileDiff: ContractDocument, Sendable {
         }
     }
 
+    /// The largest report `pathprobe diff` reads (a profile of all 65535 TCP and UDP ports is
+    /// about 30 MiB).
+    public static let fileSizeCap = 64 << 20
+
     public var before: Side
     public var after: Side
     public private(set) var regression = false

@@ -28,11 +28,15 @@ extension ProfileDiff {
         }
     }
 
+    /// Every string that came from a report file is `terminalSafe` here: a report can hold escape
+    /// sequences, and this text goes to a terminal.
     public func text(style: Style = Style(enabled: false)) -> String {
-        var out = "pathprobe diff: \(before.address) (\(before.startedAt) -> \(after.startedAt))\n"
+        var out = "pathprobe diff: \(before.address) (\(before.startedAt.terminalSafe) -> \(after.startedAt.terminalSafe))\n"
         if changes.isEmpty { return out + "no changes\n" }
         var table = TextTable([.init("what"), .init("before"), .init("after"), .init("change")])
-        for c in changes { table.add([label(c), Self.show(c.before), Self.show(c.after), c.change.rawValue]) }
+        for c in changes {
+            table.add([label(c).terminalSafe, Self.show(c.before).terminalSafe, Self.show(c.after).terminalSafe, c.change.rawValue])
+        }
         out += table.render(indent: "  ") { _, col, text in
             guard col == 3 else { return text }
             if text.hasPrefix("worse") { return style.red(text) }
@@ -40,7 +44,7 @@ extension ProfileDiff {
             return text
         } + "\n"
         if hasRegression {
-            let list = regressions.map { "\(label($0)) \(Self.show($0.before)) -> \(Self.show($0.after))" }
+            let list = regressions.map { "\(label($0)) \(Self.show($0.before)) -> \(Self.show($0.after))".terminalSafe }
             out += style.red("regression: " + list.joined(separator: "; ")) + "\n"
         } else {
             out += style.green("nothing that worked before got worse") + "\n"

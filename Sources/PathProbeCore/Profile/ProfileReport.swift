@@ -73,6 +73,8 @@ public struct ProfileReport: LineNumbered, Sendable {
     public var mtu: PathMTUResult
     public var reach: ReachResult?
     public var service: ReachPreset?
+    /// `--rdp`: the Remote Desktop check (the `rdp` document's body, with its own findings).
+    public var rdp: RDPReport? = nil
     public private(set) var advice = Advisor.Advice()
 
     public init(target: String, address: IPAddress, startedAt: String, version: String, local: LocalSide,
@@ -129,7 +131,7 @@ public struct ProfileReport: LineNumbered, Sendable {
         case version, address, family
         case startedAt = "started_at"
         case durationMs = "duration_ms"
-        case service, local, inventory, mtu, reach, findings, recommendations
+        case service, local, inventory, mtu, reach, rdp, findings, recommendations
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -146,6 +148,7 @@ public struct ProfileReport: LineNumbered, Sendable {
         try c.encodeIfPresent(includesInventory ? inventory : nil, forKey: .inventory)
         try c.encode(mtu, forKey: .mtu)
         try c.encodeIfPresent(reach, forKey: .reach)
+        try c.encodeIfPresent(rdp, forKey: .rdp)
         try c.encode(advice.findings, forKey: .findings)
         try c.encode(advice.recommendations, forKey: .recommendations)
     }
@@ -169,6 +172,7 @@ public struct ProfileReport: LineNumbered, Sendable {
         local.underlay = inventory?.interfaces.first { $0.name == reference.underlay }
         mtu = try c.decode(PathMTUResult.self, forKey: .mtu)
         reach = try c.decodeIfPresent(ReachResult.self, forKey: .reach)
+        rdp = try c.decodeIfPresent(RDPReport.self, forKey: .rdp)
         advice.findings = try c.decode([Finding].self, forKey: .findings)
         advice.recommendations = try c.decode([Recommendation].self, forKey: .recommendations)
     }

@@ -9,6 +9,10 @@ extension ProfileReport {
         if let reach {
             out += style.bold("Transports") + "\n" + indent(reach.text(style: style)) + "\n"
         }
+        if let rdp {
+            out += style.bold("Remote Desktop") + "\n" + rdp.phases(style: style) + "\n"
+            out += indent(AdviceText.text(findings: rdp.findings, recommendations: rdp.recommendations, style: style)) + "\n"
+        }
         out += style.bold("Local side") + "\n"
         if let i = local.interface {
             var line = "egress \(i.name) (\(i.kind)) mtu \(i.mtu)"
@@ -24,24 +28,7 @@ extension ProfileReport {
         }
         if let s = local.sysctls, let p = s[PMTUSysctls.tcpMTUProbing] { out += "  net.ipv4.tcp_mtu_probing = \(p)\n" }
         if let e = local.error { out += "  " + style.yellow("not read: \(e)") + "\n" }
-        out += "\n" + style.bold("Findings") + "\n"
-        if advice.findings.isEmpty { out += "  none\n" }
-        for f in advice.findings {
-            let mark: String
-            switch f.severity {
-            case .critical: mark = style.red("critical")
-            case .warning: mark = style.yellow("warning ")
-            case .info: mark = style.dim("info    ")
-            }
-            out += "  \(mark) \(f.message)\n"
-        }
-        out += "\n" + style.bold("What to change") + "\n"
-        if advice.recommendations.isEmpty { out += "  nothing: the path works as configured\n" }
-        for r in advice.recommendations {
-            out += "  \(style.bold(r.id)) = \(r.value): \(r.reason)\n"
-            for c in r.linux { out += "    linux:   \(c)\n" }
-            for c in r.windows { out += "    windows: \(c)\n" }
-        }
+        out += "\n" + AdviceText.text(findings: advice.findings, recommendations: advice.recommendations, style: style)
         return out
     }
 
@@ -69,16 +56,8 @@ extension ProfileReport {
             for t in reach.tcp { out += "| TCP \(t.port) | \(t.state.rawValue)\(t.mss.map { ", MSS \($0)" } ?? "") |\n" }
             for u in reach.udp { out += "| UDP \(u.port) | \(u.state.rawValue) |\n" }
         }
-        out += "\n### Findings\n\n"
-        if advice.findings.isEmpty { out += "None.\n" }
-        for f in advice.findings { out += "- **\(f.severity.rawValue)**: \(f.message)\n" }
-        out += "\n### What to change\n\n"
-        if advice.recommendations.isEmpty { out += "Nothing: the path works as configured.\n" }
-        for r in advice.recommendations {
-            out += "- **\(r.id)** = `\(r.value)`: \(r.reason)\n\n"
-            if !r.linux.isEmpty { out += "  Linux:\n  ```sh\n" + r.linux.map { "  \($0)\n" }.joined() + "  ```\n" }
-            if !r.windows.isEmpty { out += "  Windows:\n  ```bat\n" + r.windows.map { "  \($0)\n" }.joined() + "  ```\n" }
-        }
+        out += "\n" + AdviceText.markdown(findings: advice.findings, recommendations: advice.recommendations)
+        if let rdp { out += "\n" + rdp.markdown }
         return out
     }
 }

@@ -53,7 +53,7 @@ public struct HTTPResponseHead: Sendable, Equatable {
         let parts = statusLine.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, let version = ascii(parts[0]), version.hasPrefix("HTTP/1."),
               parts[1].count == 3, parts[1].allSatisfy({ (0x30...0x39).contains($0) }),
-              let code = Int(String(decoding: parts[1], as: UTF8.self)) else {
+              let code = Int(String(decoding: parts[1], as: UTF8.self)), (100...599).contains(code) else {
             return .invalid("malformed status line")
         }
         let reason = parts.count > 2 ? String(decoding: parts[2], as: UTF8.self) : ""

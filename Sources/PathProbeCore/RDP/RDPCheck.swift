@@ -20,7 +20,8 @@ public struct RDPCheckOptions: Sendable {
     /// Longest wait for each answer after the connection is up (Connection Confirm, the TLS
     /// server flight, the HTTP answer); four connection RTTs are added on slow paths.
     public var answerTimeout: Nanoseconds = .fromMs(1000)
-    /// UDP: wait per datagram, and how many times each is sent.
+    /// UDP: wait per datagram; how many times the 1232-byte one is sent (the small one follows
+    /// once, only when the large one got nothing back).
     public var udpTimeout: Nanoseconds = .fromMs(600)
     public var udpAttempts = 2
     public var probeUDP = true
@@ -54,6 +55,25 @@ public final class RDPCheck: Measurement {
         case direct(RDPEndpoint, udpPort: UInt16)
         /// An RD Gateway (TCP `port`, usually 443; UDP `udpPort`, usually 3391).
         case gateway(RDPEndpoint, udpPort: UInt16)
+        /// One host as both (profile and bulk, which do not know what the target is): an RDP host
+        /// on `host`'s ports and an RD Gateway on `gateway`'s, all at once.
+        case hostAndGateway(host: RDPEndpoint, udpPort: UInt16, gateway: RDPEndpoint, gatewayUDPPort: UInt16)
+
+        /// The RDP host probed directly, with its UDP port (nil through a gateway).
+        public var host: (endpoint: RDPEndpoint, udpPort: UInt16)? {
+            switch self {
+            case .direct(let e, let u), .hostAndGateway(let e, let u, _, _): return (e, u)
+            case .gateway: return nil
+            }
+        }
+
+        /// The RD Gateway, with its UDP port (nil for a direct check).
+        public var gateway: (endpoint: RDPEndpoint, udpPort: UInt16)? {
+            switch self {
+            case .gateway(let e, let u), .hostAndGateway(_, _, let e, let u): return (e, u)
+            case .direct: return nil
+            }
+        }
     }
 
     public let target: Target
@@ -78,6 +98,48 @@ public final class RDPCheck: Measurement {
         started && flows.allSatisfy { $0.phase == .done } && datagrams.allSatisfy { $0.settled }
     }
 
+    /// Where a TCP path MTU measurement can find a server's flight to measure: a port whose service
+    /// answered the check. `pending` until that is known.
+    public enum ServicePort: Sendable, Equatable {
+        case pending
+        /// No port of the check speaks its service (refused, closed, not RDP, standard RDP security).
+        case none
+        /// RDP that selected TLS or CredSSP (`gateway` false), or the gateway's TLS port.
+        case port(UInt16, gateway: Bool)
+    }
+
+    /// The port the path MTU is measured on, as far as `now` shows: the RDP host once its
+    /// Connection Confirm selected TLS (or CredSSP); else the gateway once its TLS flight started
+    /// to arrive, or when nothing closed the connection within four handshake times (a flight
+    /// that a download black hole swallows never starts to arrive: exactly the path to measure).
+    /// A host still connecting does not hold up a gateway that answers.
+    public func servicePort(now: Nanoseconds) -> ServicePort {
+        guard started else { return .pending }
+        var waiting = false
+        if let host = flows.first(where: { $0.kind == .rdp }) {
+            if case .selected(let p?, _, _)? = host.confirm, p != .rdp { return .port(host.endpoint.port, gateway: false) }
+            if host.connect == .connected && host.confirm == nil && host.notRDP == nil && host.phase != .done { return .pending }
+            waiting = host.connect == nil
+        }
+        for flow in flows where flow.kind != .rdp {
+            guard let connect = flow.connect else {
+                waiting = true
+                continue
+            }
+            guard connect == .connected, let connectedAt = flow.connectedAt else { continue }
+            switch flow.tlsResult?.state {
+            case .closed?, .failed?: continue
+            case .stalled?, .established?: return .port(flow.endpoint.port, gateway: true)
+            case nil:
+                let grace = max(Nanoseconds.fromMs(50), 4 * (connectedAt - flow.startedAt))
+                if (flow.session?.bytesReceived ?? 0) > 0 || now >= connectedAt + grace { return .port(flow.endpoint.port, gateway: true) }
+                waiting = true
+            }
+        }
+        return waiting ? .pending : .none
+    }
+
+    // MARK: - Measurement
     // MARK: - Measurement
 
     public func advance<S: ProbeScheduler>(_ scheduler: inout S) {
@@ -125,27 +187,36 @@ public final class RDPCheck: Measurement {
 
     public func handle<S: ProbeScheduler>(_ result: ProbeResult, _ scheduler: inout S) {
         guard let d = datagrams.first(where: { $0.request.tag == result.tag }), !d.settled else { return }
-        if case .timeout = result.outcome, d.attempts < max(1, options.udpAttempts) {
+        if case .timeout = result.outcome, d.attempts < d.maxAttempts {
             d.attempts += 1
             scheduler.send(d.request)
             return
         }
         d.outcome = result.outcome
         d.settled = true
+        // The small datagram follows a large one that got nothing back (see `probeUDP`).
+        if d.role == .large, let small = datagrams.first(where: { $0.port == d.port && $0.role == .small && !$0.sent }) {
+            if case .timeout? = d.outcome {
+                small.sent = true
+                scheduler.send(small.request)
+            } else {
+                small.settled = true
+            }
+        }
     }
 
     // MARK: - The result
 
     public var result: RDPCheckResult {
         var out = RDPCheckResult()
-        switch target {
-        case .direct(let host, let udpPort):
+        if let (host, udpPort) = target.host {
             if let flow = flows.first(where: { $0.kind == .rdp }) {
                 out.rdp = negotiation(flow, port: host.port)
                 out.tls = flow.tlsResult
             }
             out.udp = udpResult(port: udpPort)
-        case .gateway(let gateway, let udpPort):
+        }
+        if let (gateway, udpPort) = target.gateway {
             let http = flows.first { $0.kind == .gatewayHTTP }
             let ws = flows.first { $0.kind == .gatewayWebSocket }
             let connect = [http, ws].compactMap { $0?.connect }.first { $0 == .connected } ?? http?.connect ?? .timeout
@@ -155,11 +226,9 @@ public final class RDPCheck: Measurement {
             g.httpTransport = http.map(exchange)
             g.websocket = ws.map(exchange)
             let dtls = udpResult(port: udpPort)
-            if let dtls {
-                g.udp = UDPCheckResult(port: udpPort, state: dtls.state, recognized: dtls.recognized)
-            }
+            g.udp = dtls
             out.gateway = g
-            out.udp = dtls
+            if out.udp == nil { out.udp = dtls }  // through a gateway, its UDP transport is RDP's
         }
         return out
     }
@@ -201,14 +270,14 @@ public final class RDPCheck: Measurement {
     private func begin<S: ProbeScheduler>(_ s: inout S) {
         started = true
         start = s.now
-        switch target {
-        case .direct(let host, let udpPort):
+        if let (host, udpPort) = target.host {
             open(Flow(kind: .rdp, endpoint: host), &s)
             if options.probeUDP {
                 probeUDP(host.address, port: udpPort,
                          large: RDPUDP.syn(initialSequence: UInt32(truncatingIfNeeded: rng.next())), &s)
             }
-        case .gateway(let gateway, let udpPort):
+        }
+        if let (gateway, udpPort) = target.gateway {
             let connectionId = RDGateway.guid(rng.bytes(16))
             let http = Flow(kind: .gatewayHTTP, endpoint: gateway)
             http.request = RDGateway.outDataRequest(host: gateway.name, port: gateway.port, connectionId: connectionId)
@@ -467,26 +536,35 @@ public final class RDPCheck: Measurement {
         let role: Role
         let port: UInt16
         let request: ProbeRequest
+        let maxAttempts: Int
         var attempts = 1
+        var sent = false
         var settled = false
         var outcome: ProbeOutcome?
-        init(role: Role, port: UInt16, request: ProbeRequest) {
+        init(role: Role, port: UInt16, request: ProbeRequest, maxAttempts: Int) {
             self.role = role
             self.port = port
             self.request = request
+            self.maxAttempts = maxAttempts
         }
     }
 
-    /// Two datagrams to `port`: a small DTLS ClientHello (does anything answer at all) and `large`
-    /// (1232 bytes, DF: does the UDP transport's size pass).
+    /// `large` (1232 bytes, DF: does the UDP transport's size pass) to `port`, and only when nothing
+    /// came back for it, a small DTLS ClientHello, once (does anything answer at all: then the large
+    /// one was lost on the way). One at a time: the engine matches answers without a token to the
+    /// probe in flight to that address and port, so two at once could not be told apart.
     private func probeUDP<S: ProbeScheduler>(_ address: IPAddress, port: UInt16, large: [UInt8], _ s: inout S) {
         let small = UDPService.dtls.payload(seed: rng.next())
-        for (role, payload) in [(Datagram.Role.small, small), (.large, large)] {
+        for (role, payload) in [(Datagram.Role.large, large), (.small, small)] {
             let tag = 100 + UInt32(datagrams.count)
             let request = ProbeRequest(destination: address, kind: .udp(port: port), size: payload.count,
                                        timeout: options.udpTimeout, tag: tag, payload: payload)
-            datagrams.append(Datagram(role: role, port: port, request: request))
-            s.send(request)
+            let d = Datagram(role: role, port: port, request: request, maxAttempts: role == .large ? max(1, options.udpAttempts) : 1)
+            datagrams.append(d)
+            if role == .large {
+                d.sent = true
+                s.send(request)
+            }
         }
     }
 

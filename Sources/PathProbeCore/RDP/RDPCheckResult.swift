@@ -33,7 +33,7 @@ public enum ConnectOutcome: String, Sendable, Equatable {
 
 // MARK: - RDP negotiation ([MS-RDPBCGR] 2.2.1.1-2.2.1.2)
 
-public struct RDPNegotiationResult: Sendable, Equatable {
+public struct RDPNegotiationResult: Codable, Sendable, Equatable {
     public var port: UInt16
     public var state: State
     /// The protocol the server selected (`"rdp"` is standard RDP security: no TLS, a finding).
@@ -45,6 +45,11 @@ public struct RDPNegotiationResult: Sendable, Equatable {
     /// Time to the TCP handshake and to the Connection Confirm, ms from the check's start.
     public var connectMs: Double?
     public var answerMs: Double?
+
+    /// The `rdp` object of the `rdp` document.
+    public enum CodingKeys: String, CodingKey {
+        case port, state, selectedProtocol = "selected_protocol", failure, detail, connectMs = "connect_ms", answerMs = "answer_ms"
+    }
 
     public enum State: String, Sendable, Equatable {
         /// RDP_NEG_RSP (or a legacy Connection Confirm): the server speaks RDP.
@@ -191,7 +196,7 @@ public struct GatewayExchangeResult: Sendable, Equatable {
 
 // MARK: - UDP
 
-public struct UDPCheckResult: Sendable, Equatable {
+public struct UDPCheckResult: Codable, Sendable, Equatable {
     public var port: UInt16
     public var state: State
     /// Did a 1232-byte datagram (RDP-UDP's SYN size) reach the host: true when it was answered or
@@ -202,6 +207,14 @@ public struct UDPCheckResult: Sendable, Equatable {
     public var packetTooBigMTU: Int?
     /// The answer was the service's own (RDP-UDP SYN+ACK, DTLS HelloVerifyRequest / ServerHello / alert).
     public var recognized: Bool
+
+    /// The `udp` objects of the `rdp` document.
+    public enum CodingKeys: String, CodingKey {
+        case port, state
+        case datagram1232Passes = "datagram_1232_passes"
+        case packetTooBigMTU = "packet_too_big_mtu"
+        case recognized
+    }
 
     public enum State: String, Sendable, Equatable {
         /// Something answered over UDP.

@@ -1,8 +1,13 @@
 /// `pathprobe reach` as a state machine: every TCP port and every UDP port of one host probed at
 /// once, retried while silent, each ending in one state.
 ///
-/// TCP: one SYN per port right away, a repeat for ports still silent after `timeout / attempts`, and
-/// a verdict for each port within about one `timeout` however many ports there are.
+/// TCP: one SYN per port right away (the first pass, at the engine's --rate), a second pass for
+/// ports still silent after `timeout / attempts`, and a verdict for each port within about one
+/// `timeout` however many ports there are. Answers can be lost on our own side (a first pass of
+/// 65535 SYNs at --rate 0 overruns the socket's queue): when a retry pass is answered where the
+/// pass before was silent, the silent ports get another pass at a quarter of the pace, up to
+/// `tcpExtraAttempts` more; a port still silent while passes were still recovering answers is
+/// `filtered` and `uncertain`.
 ///
 /// UDP: closed ports answer with ICMP port unreachable, and Linux sends those at ~1 per second per
 /// source after a burst of 6 (IPv6: faster on shorter prefixes). The measurement keeps an estimate
@@ -22,6 +27,10 @@ public struct ReachOptions: Sendable {
     public var timeoutMs: Double = 1000
     /// SYNs per silent TCP port, spread over `timeoutMs`.
     public var tcpAttempts = 2
+    /// Retry passes that keep recovering answers earn up to this many more, each slower.
+    public var tcpExtraAttempts = 3
+    /// Pace of the first retry pass, SYNs per second (each further pass a quarter of it).
+    public var tcpRetryRate: Double = 20_000
     /// Probes per silent UDP port; each retry waits 1.5 times longer (backoff, at most 3 timeouts).
     public var udpAttempts = 2
     /// More tries for a UDP port whose silence cannot be trusted (the ICMP budget may have been spent).
@@ -127,6 +136,16 @@ public final class ReachMeasurement: Measurement {
     /// UDP ports waiting for a retry, in order.
     private var udpQueue: [Int] = []
     private var tcpNextRetry: Nanoseconds? = nil
+    /// The TCP pass under way (1: the first SYN of every port), its ports still to send, its pace.
+    private var tcpPass = 0
+    private var tcpQueue: [Int] = []
+    private var tcpQueued = 0
+    private var tcpPassStart: Nanoseconds = 0
+    private var tcpPassRate: Double = 0
+    private var tcpPaceWake: Nanoseconds? = nil
+    private var tcpInFlight = 0
+    /// Per attempt: ports whose first answer came from that attempt (the ones before were lost).
+    private var tcpRecovered: [Int: Int] = [:]
     private var udpWakeAt: Nanoseconds? = nil
     public private(set) var icmpRateLimited = false
     /// The target (or its firewall) has answered some probe with an ICMP error.
@@ -157,6 +176,8 @@ public final class ReachMeasurement: Measurement {
         if startedAt == nil {
             startedAt = s.now
             budget = ICMPBudget(burst: options.icmpBurst, intervalMs: options.icmpIntervalMs, now: s.now)
+            tcpPass = 1
+            tcpPassRate = options.tcpRetryRate
             for i in tcp.indices { sendTCP(i, &s) }
             if !tcp.isEmpty && options.tcpAttempts > 1 { scheduleTCPRetry(s.now + tcpSpacing, &s) }
             // The first UDP pass goes out at once: open ports and the first closed ones answer fast.
@@ -166,9 +187,12 @@ public final class ReachMeasurement: Measurement {
         }
         if let t = tcpNextRetry, s.now >= t {
             tcpNextRetry = nil
-            retryTCP(&s)
+            startTCPPass(&s)
         }
+        pumpTCP(&s)
+        evaluateTCPPass(&s)
         pumpUDP(&s)
+        finishIfDone(&s)
     }
 
     public func handle<S: ProbeScheduler>(_ r: ProbeResult, _ s: inout S) {
@@ -194,6 +218,7 @@ public final class ReachMeasurement: Measurement {
     private func sendTCP<S: ProbeScheduler>(_ i: Int, _ s: inout S) {
         tcp[i].result.attempts += 1
         tcp[i].outstanding += 1
+        tcpInFlight += 1
         probesSent += 1
         // Every try may still be answered until the port's overall deadline.
         let elapsed = Nanoseconds(tcp[i].result.attempts - 1) * tcpSpacing
@@ -207,17 +232,62 @@ public final class ReachMeasurement: Measurement {
         s.wake(at: at)
     }
 
-    private func retryTCP<S: ProbeScheduler>(_ s: inout S) {
-        var more = false
-        for i in tcp.indices where !tcp[i].decided && tcp[i].result.attempts < options.tcpAttempts {
-            sendTCP(i, &s)
-            if tcp[i].result.attempts < options.tcpAttempts { more = true }
+    /// The next pass over the ports still silent, sent at `tcpPassRate` by `pumpTCP`.
+    private func startTCPPass<S: ProbeScheduler>(_ s: inout S) {
+        tcpPass += 1
+        tcpQueue = tcp.indices.filter { !tcp[$0].decided }
+        tcpQueued = 0
+        tcpPassStart = s.now
+        pumpTCP(&s)
+    }
+
+    /// Sends what the pass's pace allows by now; wakes up for the rest.
+    private func pumpTCP<S: ProbeScheduler>(_ s: inout S) {
+        guard tcpQueued < tcpQueue.count else { return }
+        let elapsed = Double(s.now - min(s.now, tcpPassStart)) / 1e9
+        // The first retry pass sends a twentieth of a second's worth at once (a small one is not
+        // slowed down at all); passes after losses send none ahead of their pace.
+        let burst = tcpPass == 2 ? max(1, Int(tcpPassRate / 20)) : 1
+        let due = min(tcpQueue.count, Int(elapsed * tcpPassRate) + burst)
+        while tcpQueued < due {
+            let i = tcpQueue[tcpQueued]
+            tcpQueued += 1
+            if !tcp[i].decided { sendTCP(i, &s) }
         }
-        if more { scheduleTCPRetry(s.now + tcpSpacing, &s) }
+        if tcpQueued < tcpQueue.count {
+            let next = tcpPassStart.adding(.fromSeconds(Double(tcpQueued - burst + 1) / tcpPassRate))
+            let at = max(next, s.now + 1_000_000)
+            if tcpPaceWake == nil || tcpPaceWake! <= s.now || at < tcpPaceWake! {
+                tcpPaceWake = at
+                s.wake(at: at)
+            }
+        }
+    }
+
+    /// When a pass is over (all sent, nothing in flight): another one, or the verdict for the
+    /// ports still silent.
+    private func evaluateTCPPass<S: ProbeScheduler>(_ s: inout S) {
+        guard tcpPass > 0, tcpUndecided > 0, tcpNextRetry == nil, tcpQueued >= tcpQueue.count, tcpInFlight == 0 else { return }
+        let recovered = tcpRecovered[tcpPass, default: 0]
+        if tcpPass < options.tcpAttempts {
+            startTCPPass(&s)
+        } else if recovered > 0 && tcpPass < options.tcpAttempts + options.tcpExtraAttempts {
+            tcpPassRate = max(1, tcpPassRate / 4)
+            startTCPPass(&s)
+        } else {
+            for i in tcp.indices where !tcp[i].decided {
+                tcp[i].result.state = .filtered
+                tcp[i].result.uncertain = recovered > 0
+                tcp[i].decided = true
+                tcpUndecided -= 1
+            }
+        }
     }
 
     private func handleTCP<S: ProbeScheduler>(_ i: Int, _ r: ProbeResult, _ s: inout S) {
         tcp[i].outstanding -= 1
+        tcpInFlight -= 1
+        defer { evaluateTCPPass(&s) }
         guard !tcp[i].decided else { return }
         var p = tcp[i].result
         switch r.outcome {
@@ -239,10 +309,11 @@ public final class ReachMeasurement: Measurement {
             p.state = .filtered
             p.error = "send failed: \(ICMPNames.errnoName(errno))"
         case .timeout, .echoReply, .udpReply, .packetTooBig:
-            // Silent so far: decided only when no try is left in flight or to come.
-            if tcp[i].outstanding > 0 || tcp[i].result.attempts < options.tcpAttempts { return }
-            p.state = .filtered
+            // Silent: decided when its pass is over (`evaluateTCPPass`).
+            return
         }
+        let attempt = Int(r.tag >> 20 & 0xff)
+        if attempt > 1 { tcpRecovered[attempt, default: 0] += 1 }
         tcp[i].result = p
         tcp[i].decided = true
         tcpUndecided -= 1

@@ -101,6 +101,9 @@ public struct TCPPortResult: Codable, Sendable {
     /// `mss` is below what the far end advertises for the path (MTU - 40 / - 60): rewritten on the way.
     public var mssClamped: Bool?
     public var icmp: ICMPReport?
+    /// A `filtered` port whose silence cannot be trusted: answers were still being lost (on our
+    /// side, at a high rate) when its attempts ran out.
+    public var uncertain = false
     /// Why the probe could not be sent (local firewall, no route), when that decided the state.
     public var error: String?
     public var attempts: Int
@@ -117,7 +120,23 @@ public struct TCPPortResult: Codable, Sendable {
         case mss
         case mssSource = "mss_source"
         case mssClamped = "mss_clamped"
-        case icmp, error, attempts
+        case icmp, uncertain, error, attempts
+    }
+
+    /// Reports written before `uncertain` existed (same schema_version: adding a key does not
+    /// change it) read as certain.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        port = try c.decode(UInt16.self, forKey: .port)
+        state = try c.decode(TCPPortState.self, forKey: .state)
+        rttMs = try c.decodeIfPresent(Double.self, forKey: .rttMs)
+        mss = try c.decodeIfPresent(Int.self, forKey: .mss)
+        mssSource = try c.decodeIfPresent(MSSSource.self, forKey: .mssSource)
+        mssClamped = try c.decodeIfPresent(Bool.self, forKey: .mssClamped)
+        icmp = try c.decodeIfPresent(ICMPReport.self, forKey: .icmp)
+        uncertain = try c.decodeIfPresent(Bool.self, forKey: .uncertain) ?? false
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        attempts = try c.decode(Int.self, forKey: .attempts)
     }
 }
 
@@ -222,6 +241,14 @@ public struct ReachResult: LineNumbered, Sendable {
     public init(address: IPAddress, family: AddressFamily) {
         self.address = address
         self.family = family
+    }
+
+    /// Something came back from the target itself: a port open or closed, an ICMP error it sent,
+    /// the responder. Otherwise it is unreachable, or it filters every port probed: `reach` exits 1.
+    public var targetAnswered: Bool {
+        tcp.contains { $0.state == .open || $0.state == .closed || $0.icmp?.from == address }
+            || udp.contains { $0.state == .open || $0.state == .closed || $0.icmp?.from == address }
+            || responder?.reachable == true
     }
 
     /// Fills `mssClamped` from a reference path MTU (measured, or the local MTU as an upper bound).

@@ -12,6 +12,7 @@ extension ReachResult {
                     detail.append("mss \(mss)" + (p.mssClamped == true ? " (clamped below \(mssReferenceMTU.map { family.mss(forMTU: $0) } ?? 0))" : ""))
                 }
                 if let icmp = p.icmp { detail.append("\(icmp.name(family)) from \(icmp.from)") }
+                if p.uncertain { detail.append("uncertain: answers were being lost (lower --rate)") }
                 if let e = p.error { detail.append(e) }
                 table.add([String(p.port), "tcp", p.state.rawValue, p.rttMs.map { $0.formattedMilliseconds() } ?? "", detail.joined(separator: ", ")])
             }
@@ -44,6 +45,9 @@ extension ReachResult {
                 }
                 out += "\n"
             }
+        }
+        if !targetAnswered && !(tcp.isEmpty && udp.isEmpty && responder == nil) {
+            out += style.red("no answer from \(address): unreachable, or every probed port is filtered") + "\n"
         }
         if tcpProbe == .connect { out += style.dim("TCP probed with connect() (no raw sockets): MSS from TCP_MAXSEG, no ICMP details") + "\n" }
         if icmpRateLimited { out += style.dim("the target rate-limits ICMP errors; UDP probes were paced") + "\n" }

@@ -19,7 +19,7 @@
 ///
 /// Anti-abuse: requests shorter than 64 bytes or not well formed get nothing; a reply is never
 /// larger (UDP payload) than the request that asked for it; each source address gets a token bucket
-/// (`SourceRateLimiter`). So `serve` can never send more bytes to an address than it received from it.
+/// (`SourceRateLimiter`, ResponderLimits.swift). So `serve` can never send more bytes to an address than it received from it.
 public enum ResponderWire {
     /// The default UDP and TCP port of `pathprobe serve` (33434, next door, is the mtu command's closed port).
     public static let defaultPort: UInt16 = 33433
@@ -202,39 +202,5 @@ public enum ResponderWire {
         n.ipSize = replyHeader + d.ipSize - d.payloadLength
         n.dontFragment = true
         return n
-    }
-}
-
-/// Per-source token buckets for the responder: `rate` replies per second after a `burst`, per source
-/// address. Bounded memory: at most `capacity` sources are tracked; idle ones are forgotten first,
-/// and when every slot is busy new sources are refused until one goes idle.
-public struct SourceRateLimiter: Sendable {
-    public let rate: Double
-    public let burst: Double
-    public let capacity: Int
-    private var buckets: [IPAddress: (tokens: Double, last: Nanoseconds)] = [:]
-
-    public init(rate: Double = 200, burst: Double = 100, capacity: Int = 4096) {
-        self.rate = rate
-        self.burst = max(1, burst)
-        self.capacity = max(1, capacity)
-    }
-
-    public var trackedSources: Int { buckets.count }
-
-    public mutating func allow(_ source: IPAddress, now: Nanoseconds) -> Bool {
-        if buckets[source] == nil && buckets.count >= capacity {
-            // Forget sources that have been idle long enough to be back at a full bucket.
-            let idle = Nanoseconds.fromMs(burst / rate * 1000)
-            buckets = buckets.filter { now < $0.value.last || now - $0.value.last < idle }
-            if buckets.count >= capacity { return false }
-        }
-        var b = buckets[source] ?? (burst, now)
-        if now > b.last { b.tokens = min(burst, b.tokens + Double(now - b.last) * rate / 1e9) }
-        b.last = max(b.last, now)
-        let ok = b.tokens >= 1
-        if ok { b.tokens -= 1 }
-        buckets[source] = b
-        return ok
     }
 }

@@ -64,6 +64,12 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     public var ipv4Value: UInt32 { UInt32(truncatingIfNeeded: low) }
 
     /// Parses a literal address ("192.0.2.1", "2001:db8::1"); nil for anything else.
+    ///
+    /// One rule everywhere (command line, bulk input, --listen, reports), inet_pton's: IPv4 is four
+    /// decimal numbers 0-255 without leading zeros; IPv6 groups are 1-4 hex digits (no sign). The
+    /// legacy forms inet_aton and getaddrinfo also take (`127.1`, `0x7f.0.0.1`, `017.0.0.1`,
+    /// `2130706433`) read differently in different tools, so they are not addresses here, and
+    /// `HostName.problem` keeps them from reaching the resolver as names.
     public init?(_ text: some StringProtocol) {
         let s = String(text)
         if s.contains(":") {
@@ -80,7 +86,8 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         guard parts.count == 4 else { return nil }
         var v: UInt32 = 0
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt32(p), n <= 255 else {
+            guard !p.isEmpty, p.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), p.count == 1 || p.first != "0",
+                  let n = UInt32(p), n <= 255 else {
                 return nil
             }
             v = v << 8 | n
@@ -111,7 +118,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
                     out.append(UInt16(v4 >> 16))
                     out.append(UInt16(v4 & 0xffff))
                 } else {
-                    guard !f.isEmpty, f.count <= 4, let v = UInt16(f, radix: 16) else { return nil }
+                    guard !f.isEmpty, f.utf8.count <= 4, f.utf8.allSatisfy(\.isHexDigit), let v = UInt16(f, radix: 16) else { return nil }
                     out.append(v)
                 }
             }
@@ -199,5 +206,42 @@ extension IPAddress: Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
+    }
+}
+
+extension UInt8 {
+    /// 0-9, a-f, A-F.
+    var isHexDigit: Bool { (self >= 0x30 && self <= 0x39) || (self >= 0x61 && self <= 0x66) || (self >= 0x41 && self <= 0x46) }
+}
+
+/// The one check of a host name before it goes to the resolver (the command line and bulk input).
+public enum HostName {
+    /// Why `name` cannot be a DNS host name, or nil when it can (RFC 1123 labels; `_` tolerated).
+    /// A name whose last label is a number (`127.1`, `0x7f.0.0.1`, `10.0.0.300`) is an attempted
+    /// IPv4 address that `IPAddress` did not accept: "not a valid IPv4 address" (RFC 3696: a
+    /// top-level label is never all-numeric), so getaddrinfo's legacy forms never apply.
+    public static func problem(_ name: String) -> String? {
+        var s = Substring(name)
+        if s.hasSuffix(".") { s = s.dropLast() }
+        guard !s.isEmpty, s.utf8.count <= 253 else { return "not a host name (1-253 characters)" }
+        if s.contains(":") { return "not a valid IPv6 address" }
+        let labels = s.split(separator: ".", omittingEmptySubsequences: false)
+        if let last = labels.last, isNumber(last) { return "not a valid IPv4 address" }
+        for label in labels {
+            guard !label.isEmpty, label.utf8.count <= 63 else { return "not a host name (empty or over-long label)" }
+            let ok = label.unicodeScalars.allSatisfy {
+                ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "-" || $0 == "_"
+            }
+            guard ok else { return "not a host name or address: '\(name)'" }
+            guard !label.hasPrefix("-"), !label.hasSuffix("-") else { return "not a host name (label starts or ends with '-')" }
+        }
+        return nil
+    }
+
+    /// A number as inet_aton reads one: decimal, octal (leading 0) or hex (0x).
+    private static func isNumber(_ label: Substring) -> Bool {
+        let b = Array(label.utf8)
+        if b.count > 2, b[0] == 0x30, b[1] | 0x20 == 0x78 { return b[2...].allSatisfy(\.isHexDigit) }
+        return !b.isEmpty && b.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }

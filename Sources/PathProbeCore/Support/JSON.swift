@@ -270,11 +270,17 @@ public enum JSON: Equatable, Sendable {
                     case UInt8(ascii: "t"): scalars.append("\t")
                     case UInt8(ascii: "u"):
                         var code = try hex4()
-                        if code >= 0xD800 && code < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                        // A high surrogate combines only with a low one (DC00-DFFF) right after it; a lone
+                        // half is U+FFFD and whatever escape follows is read on its own.
+                        if code >= 0xD800 && code < 0xDC00, i + 5 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
                            bytes[i + 1] == UInt8(ascii: "u") {
                             i += 2
                             let low = try hex4()
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+                            if low >= 0xDC00 && low < 0xE000 {
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                i -= 6
+                            }
                         }
                         scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
                     default: throw fail("bad escape")
@@ -287,9 +293,19 @@ public enum JSON: Equatable, Sendable {
             throw fail("unterminated string")
         }
 
+        /// Exactly four hex digits (no sign: `UInt32("+0041", radix: 16)` would take one).
         mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-                throw fail("bad \\u escape")
+            guard i + 4 <= bytes.count else { throw fail("bad \\u escape") }
+            var v: UInt32 = 0
+            for c in bytes[i..<(i + 4)] {
+                let digit: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+                default: throw fail("bad \\u escape")
+                }
+                v = v << 4 | UInt32(digit)
             }
             i += 4
             return v

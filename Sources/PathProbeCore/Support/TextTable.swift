@@ -74,3 +74,19 @@ extension Double {
         return s
     }
 }
+
+extension String {
+    /// The text without what a terminal would act on: C0 and C1 control characters (ESC starts
+    /// colour, cursor and title sequences), DEL, and the bidirectional overrides that make text
+    /// read differently from what it is. For strings that come from files (`pathprobe diff`).
+    public var terminalSafe: String {
+        let unsafe: (Unicode.Scalar) -> Bool = { c in
+            c.value < 0x20 || (c.value >= 0x7f && c.value < 0xa0) || (0x200e...0x200f).contains(c.value)
+                || (0x202a...0x202e).contains(c.value) || (0x2066...0x2069).contains(c.value)
+        }
+        guard unicodeScalars.contains(where: unsafe) else { return self }
+        var out = String.UnicodeScalarView()
+        for c in unicodeScalars where !unsafe(c) { out.append(c) }
+        return String(out)
+    }
+}

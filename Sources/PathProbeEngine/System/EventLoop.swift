@@ -189,7 +189,7 @@ public final class EventLoop: @unchecked Sendable {
             if shouldStop() { return }
             now = self.now
             var wait: Int64 = -1
-            if let next { wait = next > now ? Int64(next - now) : 0 }
+            if let next { wait = next > now ? Int64(clamping: next - now) : 0 }
             if polling {
                 wait = wait < 0 ? 100_000_000 : min(wait, 100_000_000)
             }

@@ -105,7 +105,7 @@ final class RDPSimNetwork {
 
     /// Runs `m` to the end; returns the virtual time it took, in ms.
     @discardableResult
-    func run(_ m: RDPCheck) -> Double {
+    func run(_ m: some Measurement) -> Double {
         var s = RDPSimScheduler(net: self)
         let start = now
         m.advance(&s)

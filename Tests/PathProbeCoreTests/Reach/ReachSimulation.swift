@@ -26,6 +26,9 @@ struct SimulatedHost {
     /// Tokens in the target's ICMP bucket at the start (nil: full); 0 = just spent by another scan.
     var icmpInitialTokens: Int? = nil
     var responder: ResponderPath? = nil
+    /// Answers our side can take in per millisecond (nil: all): more arriving in the same ms are
+    /// lost before the measurement sees them, as a socket queue overruns at --rate 0.
+    var answersPerMs: Int? = nil
     /// Bytes of UDP payload the responder received and sent.
     var responderBytesIn = 0
     var responderBytesOut = 0
@@ -38,7 +41,9 @@ struct HostRunner: ProbeScheduler {
     var host: SimulatedHost
     var now: Nanoseconds = 0
     private var events: [(time: Nanoseconds, seq: Int, result: ProbeResult?)] = []
+    private var head = 0
     private var seq = 0
+    private var arrivals: [Int: Int] = [:]
     private var icmpTokens: Double
     private var icmpLast: Nanoseconds = 0
     private(set) var probesSent = 0
@@ -50,26 +55,40 @@ struct HostRunner: ProbeScheduler {
 
     mutating func send(_ p: ProbeRequest) {
         probesSent += 1
-        let outcome = fate(p)
+        var outcome = fate(p)
+        if let cap = host.answersPerMs, outcome != .timeout {
+            let ms = Int((now + .fromMs(host.rttMs)).inMs)
+            arrivals[ms, default: 0] += 1
+            if arrivals[ms]! > cap { outcome = .timeout }
+        }
         let delay = outcome == .timeout ? p.timeout : .fromMs(host.rttMs)
         schedule(now + delay, ProbeResult(tag: p.tag, request: p, outcome: outcome, rtt: outcome == .timeout ? 0 : delay))
     }
 
     mutating func wake(at time: Nanoseconds) { schedule(max(time, now), nil) }
 
-    /// Keeps `events` ordered by time, then by the order they were scheduled.
+    /// Keeps `events[head...]` ordered by time, then by the order they were scheduled.
     private mutating func schedule(_ t: Nanoseconds, _ r: ProbeResult?) {
         seq += 1
-        let at = events.firstIndex { ($0.time, $0.seq) > (t, seq) } ?? events.endIndex
-        events.insert((t, seq, r), at: at)
+        var lo = head, hi = events.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if (events[mid].time, events[mid].seq) > (t, seq) { hi = mid } else { lo = mid + 1 }
+        }
+        events.insert((t, seq, r), at: lo)
     }
 
     /// Runs `m` to completion (or `limitMs` of virtual time); returns the virtual time used, ms.
     @discardableResult
     mutating func run(_ m: some Measurement, limitMs: Double = 600_000) -> Double {
         m.advance(&self)
-        while !m.isFinished, !events.isEmpty, events[0].time.inMs <= limitMs {
-            let next = events.removeFirst()
+        while !m.isFinished, head < events.count, events[head].time.inMs <= limitMs {
+            let next = events[head]
+            head += 1
+            if head > 4096 && head * 2 > events.count {
+                events.removeFirst(head)
+                head = 0
+            }
             now = max(now, next.time)
             if let r = next.result { m.handle(r, &self) } else { m.advance(&self) }
         }

@@ -90,21 +90,4 @@ import Testing
         }
         #expect(answered > 1000)
     }
-
-    @Test func perSourceRateLimit() {
-        var limiter = SourceRateLimiter(rate: 10, burst: 5, capacity: 2)
-        let a = IPAddress("10.0.0.1")!, b = IPAddress("10.0.0.2")!, c = IPAddress("10.0.0.3")!
-        let allowed = (0..<20).filter { _ in limiter.allow(a, now: 0) }.count
-        #expect(allowed == 5, "the burst, then nothing at the same instant")
-        let other = limiter.allow(b, now: 0)
-        #expect(other, "another source has its own bucket")
-        let newcomer = limiter.allow(c, now: 0)
-        #expect(!newcomer, "table full of busy sources: new ones wait")
-        let refilled = limiter.allow(a, now: .fromMs(100))
-        let again = limiter.allow(a, now: .fromMs(100))
-        #expect(refilled && !again, "one token per 100 ms at 10/s")
-        let later = limiter.allow(c, now: .fromMs(10_000))
-        #expect(later, "idle sources are forgotten when the table is full")
-        #expect(limiter.trackedSources <= 2)
-    }
 }

@@ -32,6 +32,13 @@ struct SimulatedPath {
     /// Linux-like limit on ICMP errors per sender (time exceeded, unreachable); 0 = unlimited.
     var errorBurst = 6
     var errorIntervalMs = 1000.0
+    /// A one-way bottleneck on the way back (target -> us) whose router tells nobody: the target's
+    /// answers larger than this are lost. ICMP errors are small and pass; echo replies are as large
+    /// as the request: IPv4 sends them without DF (the router fragments them: they pass), IPv6
+    /// routers never fragment (they are lost).
+    var returnMTU: Int? = nil
+    /// Whether the target answers UDP to a closed port (port unreachable); Windows' firewall does not.
+    var destinationAnswersUDP = true
 
     var family: AddressFamily { destination.family }
 
@@ -55,6 +62,9 @@ struct SimulatedRunner: ProbeScheduler {
     private var rng: SplitMix64
     private var errorTokens: [IPAddress: (tokens: Double, last: Nanoseconds)] = [:]
     private(set) var probesSent = 0
+    /// Another tool keeps spending the routers' ICMP budgets: every this many ms (nil: never).
+    var drainEveryMs: Double? = nil
+    private var lastDrain: Nanoseconds = 0
 
     enum Event {
         case result(ProbeResult)
@@ -76,6 +86,12 @@ struct SimulatedRunner: ProbeScheduler {
 
     mutating func wake(at time: Nanoseconds) { schedule(max(time, now), .wake) }
 
+    /// Another tool (tracepath, a burst of TTL-limited pings) has just spent every router's ICMP
+    /// error budget for our address.
+    mutating func drainRouterBudgets() {
+        for r in path.routers { errorTokens[r.address] = (0, now) }
+    }
+
     private mutating func schedule(_ t: Nanoseconds, _ e: Event) {
         seq += 1
         events.append((t, seq, e))
@@ -90,6 +106,10 @@ struct SimulatedRunner: ProbeScheduler {
             let e = events.remove(at: i)
             now = max(now, e.time)
             if now.inMs > limitMs { break }
+            if let every = drainEveryMs, (now - lastDrain).inMs >= every {
+                drainRouterBudgets()
+                lastDrain = now
+            }
             switch e.event {
             case let .result(r): m.handle(r, &self)
             case .wake: m.advance(&self)
@@ -139,9 +159,10 @@ struct SimulatedRunner: ProbeScheduler {
         let replyTTL = 64 - hops + 1
         switch p.kind {
         case .icmpEcho:
+            if let back = path.returnMTU, p.size > back, path.family == .ipv6 { return (.timeout, 0, -1) }
             return lost() ? (.timeout, 0, -1) : (.echoReply(from: path.destination, ttl: replyTTL), hops, replyTTL)
         case .udp:
-            guard errorAllowed(from: path.destination), !lost() else { return (.timeout, 0, -1) }
+            guard path.destinationAnswersUDP, errorAllowed(from: path.destination), !lost() else { return (.timeout, 0, -1) }
             let (t, c): (UInt8, UInt8) = path.family == .ipv4 ? (3, 3) : (1, 4)
             return (.unreachable(type: t, code: c, from: path.destination), hops, replyTTL)
         case .tcpSyn:
