@@ -26,6 +26,14 @@ struct TCPMTULabTests {
         return (r, seconds)
     }
 
+    /// Forgets the path MTUs the client and the server learned from PTBs (kept ~10 minutes).
+    func flushPMTUCaches(_ lab: LabTopology) throws {
+        for ns in [lab.client, lab.server] {
+            try lab.exec(ns, "ip route flush cache")
+            try lab.exec(ns, "ip -6 route flush cache")
+        }
+    }
+
     func expectBoth(_ r: [String: Any], up: Int, down: Int, direction: String?, _ what: String) {
         #expect(r["status"] as? String == "measured", "\(what): \(r)")
         #expect(r["path_mtu_up"] as? Int == up, "\(what): up \(r["path_mtu_up"] ?? "?"), expected \(up); notes \(r["notes"] ?? "")")
@@ -55,6 +63,22 @@ struct TCPMTULabTests {
             #expect(r["service"] as? String == service)
             #expect((r["ptb"] as? [Any])?.isEmpty == true)
             print("tcp-mtu lab: \(family) \(service) black hole \(mtu) both ways: \(r["connections"] ?? "?") connections, \(String(format: "%.2f", seconds)) s")
+        }
+    }
+
+    /// The download black hole that breaks TLS and RDP (`--mtu2 1400 --blackhole r2`: r1 sends its
+    /// PTBs towards the client, r2 drops them towards the server): the download is a black hole at
+    /// 1400, the upload 1400 from r1's PTB; as root and as nobody.
+    @Test(arguments: [AddressFamily.ipv4, .ipv6])
+    func windowsServerBehindADownloadBlackHole(_ family: AddressFamily) throws {
+        let lab = try LabTopology("tdb", ["--mtu2", "1400", "--blackhole", "r2", "--windows-server"])
+        defer { lab.down() }
+        for (port, user) in [(443, nil), (3389, Self.unprivileged as String?)] {
+            try flushPMTUCaches(lab)  // the first run's PTB from r1 would cap the second's sizes
+            let (r, seconds) = try measure(lab, ["--port", "\(port)", Self.target(family)], asUser: user)
+            expectBoth(r, up: 1400, down: 1400, direction: "down", "\(family) port \(port) \(user ?? "root")")
+            #expect((r["ptb"] as? [[String: Any]])?.contains { $0["mtu"] as? Int == 1400 } == true, "r1's PTB is reported: \(r["ptb"] ?? "?")")
+            print("tcp-mtu lab: \(family) port \(port) download black hole 1400: \(r["connections"] ?? "?") connections, \(String(format: "%.2f", seconds)) s")
         }
     }
 
@@ -168,7 +192,9 @@ struct TCPMTULabTests {
     /// The Windows-like server behind a download black hole: ICMP gets nothing, profile measures over
     /// TCP and sizes the interface MTU and the MSS clamp from the download value.
     @Test func profileRecommendsTheDownloadValue() throws {
-        let lab = try LabTopology("tpf", ["--down-mtu", "1400", "--windows-server"])
+        // Ping sockets open to every group (as on most desktop distributions): nobody's profile starts
+        // with ICMP; without them it would exit 3 before any TCP step.
+        let lab = try LabTopology("tpf", ["--down-mtu", "1400", "--windows-server", "--ping-group", "open"])
         defer { lab.down() }
         for user in [nil, Self.unprivileged] {
             let run = lab.pathprobe(["profile", "-n", "--json", "--rdp", LabTopology.server4], asUser: user)
