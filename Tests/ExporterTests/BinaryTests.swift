@@ -7,11 +7,11 @@ struct BinaryTests {
     static func tempConfig(_ text: String) throws -> String { try ExporterLab.temporaryFile(text) }
 
     @Test func badConfigIsOneLineAndExit2() async throws {
-        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n    protocol: tcp\n")
+        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n    protocol: sctp\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try await ExporterLab.run([ExporterLab.binary!, "--config", path])
         #expect(r.status == 2)
-        #expect(r.output == "pathprobe-exporter: \(path):4: modules.a.protocol: The value 'tcp' is invalid for '-P <protocol>'. Please provide one of 'icmp' and 'udp'.\n"
+        #expect(r.output == "pathprobe-exporter: \(path):4: modules.a.protocol: The value 'sctp' is invalid for '-P <protocol>'. Please provide one of 'icmp', 'udp' and 'tcp'.\n"
                 || r.output.hasPrefix("pathprobe-exporter: \(path):4: modules.a.protocol: "), "\(r.output)")
         #expect(r.output.split(separator: "\n").count == 1)
 
