@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "PathProbeExporter",
             dependencies: [
-                "PathProbeCore",
+                "PathProbeCore", "PathProbeEngine", "PathProbeNetlink", "PathProbeKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: ["PathProbeCore"],
-            exclude: ["Support/rdgw_emulator.py"]
+            exclude: ["Support/rdgw_emulator.py", "Support/spoofed_flood.py", "Support/responder_clients.py"]
         ),
         .testTarget(name: "ExporterTests", dependencies: ["PathProbeExporter"] + nioHTTP),
     ],

@@ -199,6 +199,17 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
     /// Ends `runUntilStopped()`. Thread-safe.
     public func stop() { loop.stop() }
 
+    /// Ends a measurement given to `submit` before it finishes: its queued probes and connections
+    /// are dropped and its completion is called (on the loop's thread) with the measurement as it
+    /// stands. Thread-safe; nothing happens when it has finished already.
+    public func cancel(_ measurement: any Measurement) {
+        let box = UnsafeTransfer(measurement)
+        loop.execute {
+            guard let i = self.entries.firstIndex(where: { $0.measurement === box.value }) else { return }
+            self.finish(Int32(i))
+        }
+    }
+
     /// The loop's turn: fires measurement wake-ups and probe timeouts, sends what is queued, starts
     /// more measurements, and says when it needs the next turn.
     func turn(now start: Nanoseconds) -> Nanoseconds? {
@@ -256,6 +267,11 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
 
     private func checkFinished(_ index: Int32) {
         guard let m = entries[Int(index)].measurement, m.isFinished else { return }
+        finish(index)
+    }
+
+    private func finish(_ index: Int32) {
+        guard let m = entries[Int(index)].measurement else { return }
         let completion = entries[Int(index)].completion
         entries[Int(index)].measurement = nil
         entries[Int(index)].completion = nil

@@ -28,7 +28,7 @@ struct PathProbe: ParsableCommand {
         version: PathProbeVersion.string,
         subcommands: [
             MTUCommand.self, ReachCommand.self, ServeCommand.self, NicCommand.self, RouteCommand.self,
-            ProfileCommand.self, DiffCommand.self, BulkCommand.self, RDPCommand.self,
+            ProfileCommand.self, DiffCommand.self, BulkCommand.self, RDPCommand.self, ExporterCommand.self,
         ]
     )
 }

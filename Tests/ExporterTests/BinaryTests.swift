@@ -25,7 +25,7 @@ struct BinaryTests {
     }
 
     @Test func checkConfig() async throws {
-        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n  b:\n    prober: rdp\n")
+        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n  b:\n    prober: reach\n    rdp: true\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try await ExporterLab.run([ExporterLab.binary!, "--config", path, "--check-config"])
         #expect(r.status == 0)
@@ -45,11 +45,20 @@ struct BinaryTests {
     /// only root may set once made every connection fail for everybody else.)
     @Test(.enabled(if: getuid() == 0 && ExporterLab.executable("setpriv") != nil, "needs root and setpriv to run the exporter as nobody"))
     func servesAsAnUnprivilegedUser() async throws {
-        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        // The clone may live where nobody cannot enter (CI: under /root): the binary and its config
+        // are copied into a directory of their own that everybody may read, as a package installs them.
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("ppx-\(UUID().uuidString)").path
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        defer { try? fm.removeItem(atPath: dir) }
+        let binary = dir + "/pathprobe-exporter", path = dir + "/exporter.yml"
+        try fm.copyItem(atPath: ExporterLab.binary!, toPath: binary)
+        try "modules:\n  a:\n    prober: mtu\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
         let port = try ExporterLab.freePort()
         let process = try BackgroundProcess([ExporterLab.executable("setpriv")!, "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
-                                            ExporterLab.binary!, "--config", path, "--listen", "127.0.0.1:\(port)", "--fake-prober"])
+                                            binary, "--config", path, "--listen", "127.0.0.1:\(port)", "--fake-prober"])
         try await ExporterLab.withCleanup { cleanup in
             cleanup.add { await process.stop() }
             _ = try await ExporterLab.eventually("the exporter to listen") { process.output.contains("listening") ? true : nil }
@@ -63,7 +72,7 @@ struct BinaryTests {
         let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let port = try ExporterLab.freePort()
-        let exporter = try ExporterProcess(namespace: nil, config: path, port: port)
+        let exporter = try ExporterProcess(namespace: nil, config: path, port: port, arguments: ["--fake-prober"])
         try await ExporterLab.withCleanup { cleanup in
             cleanup.add { await exporter.stop() }
             try await exporter.waitListening()

@@ -34,14 +34,12 @@ struct ConfigTests {
             <<: *profile
             ipv4: true
             max: 1380
-          rdp_gateway:
-            prober: rdp
-            gateway: gw.example
+            answer_timeout: 0.5
         """
 
     @Test func parsesModulesIntoArguments() throws {
         let config = try ConfigLoader.parse(Self.example, path: "x.yml")
-        #expect(config.moduleNames == ["mtu_icmp", "mtu_udp6", "profile_vpn", "profile_vpn_v4", "rdp_gateway", "rdp_ports"])
+        #expect(config.moduleNames == ["mtu_icmp", "mtu_udp6", "profile_vpn", "profile_vpn_v4", "rdp_ports"])
         let mtu = try #require(config.modules["mtu_icmp"])
         #expect(mtu.prober == .mtu)
         #expect(mtu.timeout == .seconds(8))
@@ -52,8 +50,8 @@ struct ConfigTests {
         let udp6 = try #require(config.modules["mtu_udp6"])
         #expect(udp6.arguments == ["--protocol=udp", "--port=33435", "-6", "--icmp-socket=raw"])
         #expect(udp6.timeout == ExporterConfig.defaultTimeout)
-        let parsed = try #require(udp6.options as? StandInMTUOptions)
-        #expect(parsed.family.ipv6 && parsed.path.port == 33435 && parsed.path.icmpSocket == .raw)
+        let parsed = try #require(udp6.options as? MTUProberOptions)
+        #expect(parsed.family.ipv6 && parsed.mtu.port == 33435 && parsed.mtu.probeProtocol == .udp && parsed.probe.icmpSocket == .raw)
 
         let reach = try #require(config.modules["rdp_ports"])
         #expect(reach.arguments == ["--tcp=443,3389", "--udp=3391,3389"])
@@ -64,15 +62,17 @@ struct ConfigTests {
         let merged = try #require(config.modules["profile_vpn_v4"])
         #expect(merged.prober == .profile)
         #expect(merged.timeout == .seconds(60))
-        #expect(merged.arguments == ["--rdp", "--ipv4", "--max=1380"])
-        #expect(config.modules["rdp_gateway"]?.arguments == ["--gateway=gw.example"])
+        #expect(merged.arguments == ["--rdp", "-4", "--max=1380", "--timeout=0.5"])
+        let profile = try #require(merged.options as? ProfileProberOptions)
+        #expect(profile.family.ipv4 && profile.profile.reach.rdp && profile.profile.mtu.max == 1380 && profile.profile.probe.timeout == 0.5)
+        #expect(profile.sendsHopProbes)
     }
 
     @Test func valuesThatLookLikeOptionsStayValues() throws {
         let config = try ConfigLoader.parse("modules:\n  m:\n    prober: mtu\n    interface: \"--max=9\"\n", path: "c.yml")
-        let options = try #require(config.modules["m"]?.options as? StandInMTUOptions)
-        #expect(options.path.interface == "--max=9")
-        #expect(options.path.max == nil)
+        let options = try #require(config.modules["m"]?.options as? MTUProberOptions)
+        #expect(options.probe.interface == "--max=9")
+        #expect(options.mtu.max == nil)
     }
 
     /// Every error is one line naming the file, the line and the key.
@@ -82,14 +82,18 @@ struct ConfigTests {
         ("modules:\n  a:\n    prober: mtu\n    port: 0\n", "c.yml:4: modules.a.port: --port must be between 1 and 65535"),
         ("modules:\n  a:\n    prober: mtu\n    max: 1500\n    min: 2000\n", "c.yml:5: modules.a.min: --min 2000 is larger than --max 1500"),
         ("modules:\n  a:\n    prober: mtu\n    retries: 99\n", "c.yml:4: modules.a.retries: --retries must be between 1 and 20"),
-        ("modules:\n  a:\n    prober: reach\n    tcp: 99999\n", "c.yml:4: modules.a.tcp: --tcp: '99999' is not a port"),
+        ("modules:\n  a:\n    prober: reach\n    tcp: 99999\n", "c.yml:4: modules.a.tcp: The value '99999' is invalid for '--tcp <tcp>': port '99999' is outside 1-65535"),
+        ("modules:\n  a:\n    prober: mtu\n    rate: 100\n", "c.yml:4: modules.a.rate: --rate is not a module setting"),
+        ("modules:\n  a:\n    prober: mtu\n    answer_timeout: 99\n", "c.yml:4: modules.a.answer_timeout: --timeout must be a number from 0.001 to 60 seconds"),
+        ("modules:\n  a:\n    prober: mtu\n    ipv6: true\n    min: 600\n", "c.yml:5: modules.a.min: --min 600 is outside 1280-65535"),
+        ("modules:\n  a:\n    prober: profile\n    max: 70000\n", "c.yml:4: modules.a.max: --max 70000 is outside 68-65535"),
         ("modules:\n  a:\n    prober: reach\n", "c.yml:2: modules.a: nothing to probe"),
         ("modules:\n  a:\n    prober: mtu\n    rdp: true\n", "c.yml:4: modules.a.rdp: Unknown option '--rdp'"),
         ("modules:\n  a:\n    prober: mtu\n    help: true\n", "c.yml:4: modules.a.help: not a setting"),
         ("modules:\n  a:\n    prober: mtu\n    4: true\n    6: true\n", "c.yml:4: modules.a.4: -4 and -6 cannot be used together"),
         ("modules:\n  a:\n    prober: mtu\n    port: {x: 1}\n", "c.yml:4: modules.a.port: a value or a list is expected, not a map"),
         ("modules:\n  a:\n    prober: mtu\n    \"bad key\": 1\n", "c.yml:4: modules.a.bad key: not a setting name"),
-        ("modules:\n  a:\n    prober: traceroute\n", "c.yml:3: modules.a.prober: unknown prober 'traceroute' (mtu, reach, profile, rdp)"),
+        ("modules:\n  a:\n    prober: traceroute\n", "c.yml:3: modules.a.prober: unknown prober 'traceroute' (mtu, reach, profile)"),
         ("modules:\n  a:\n    timeout: 5s\n", "c.yml:2: modules.a: `prober:` is missing"),
         ("modules:\n  a:\n    prober: mtu\n    timeout: 5 parsecs\n", "c.yml:4: modules.a.timeout: '5 parsecs' is not a duration"),
         ("modules:\n  a:\n    prober: mtu\n    timeout: 0s\n", "c.yml:4: modules.a.timeout: '0s' is not a duration"),

@@ -164,13 +164,31 @@ struct CoordinatorTests {
         var pacer = HopPacer(interval: .seconds(60))
         let t0 = ContinuousClock.now
         #expect(pacer.decide(target: "a", now: t0) == .send)
-        #expect(pacer.decide(target: "a", now: t0 + .seconds(1)) == .skip(nil))  // in flight, nothing cached yet
+        #expect(pacer.decide(target: "a", now: t0 + .seconds(1)) == .skip(nil, .recent))  // in flight, nothing cached yet
         pacer.store(target: "a", hops: [.init(ttl: 1, rtt: .milliseconds(1))], blackHoleHop: nil, now: t0 + .seconds(2))
-        guard case .skip(let cached?) = pacer.decide(target: "A", now: t0 + .seconds(30)) else { Issue.record("not cached"); return }
+        guard case .skip(let cached?, .recent) = pacer.decide(target: "A", now: t0 + .seconds(30)) else { Issue.record("not cached"); return }
         #expect(cached.hops.count == 1)
         #expect(pacer.decide(target: "a", now: t0 + .seconds(61)) == .send)
         var unpaced = HopPacer(interval: .zero)
         #expect(unpaced.decide(target: "a", now: t0) == .send && unpaced.decide(target: "a", now: t0) == .send)
+    }
+
+    /// At most `tracesPerSecond` targets get hop probes per second, after a burst of 3; the others
+    /// are served their cached hops (kept for 6 hours).
+    @Test func pacerBudget() {
+        var pacer = HopPacer(interval: .seconds(60), tracesPerSecond: 0.5)
+        let t0 = ContinuousClock.now
+        let burst = (0..<10).map { pacer.decide(target: "t\($0)", now: t0) }
+        #expect(burst.filter { $0 == .send }.count == 3)
+        #expect(burst.last == .skip(nil, .budget))
+        #expect(pacer.decide(target: "t9", now: t0 + .seconds(1)) == .skip(nil, .budget))
+        #expect(pacer.decide(target: "t9", now: t0 + .seconds(2)) == .send)
+        pacer.store(target: "t0", hops: [.init(ttl: 1, rtt: .milliseconds(1))], blackHoleHop: nil, now: t0)
+        let later = t0 + .seconds(3000)
+        #expect((10..<13).allSatisfy { pacer.decide(target: "t\($0)", now: later) == .send })  // the budget spent again
+        guard case .skip(let cached?, .budget) = pacer.decide(target: "t0", now: later) else { Issue.record("not cached"); return }
+        #expect(cached.measuredAt == t0 && pacer.cacheLifetime == .seconds(6 * 3600))
+        #expect(pacer.decide(target: "t0", now: later + .seconds(2)) == .send)
     }
 
     @Test func recentProbesKeepTheirLogs() async throws {

@@ -1,21 +1,22 @@
 import Foundation
 import ArgumentParser
+import PathProbeCore
 
 /// The measurement a module runs. Each has one `ParsableArguments` Options type; a module's settings
 /// are parsed by it exactly as the command line would parse them.
+///
+/// A new prober (`rdp`, once `pathprobe rdp` is on main): a case here, its Options type in
+/// ProberOptions.swift, its run in EngineProber (`ProbeRun`) and its result's mapping in
+/// OutcomeMapping.swift.
 public enum ProberKind: String, Sendable, CaseIterable {
-    case mtu, reach, profile, rdp
+    case mtu, reach, profile
 
-    /// The Options type that parses and validates this prober's settings.
-    ///
-    /// PHASE 2: return the real measurement Options types here (they conform to `ProberOptions` in an
-    /// extension in this target) and delete StandInOptions.swift.
+    /// The Options type that parses and validates this prober's settings (ProberOptions.swift).
     public var optionsType: any ProberOptions.Type {
         switch self {
-        case .mtu: StandInMTUOptions.self
-        case .reach: StandInReachOptions.self
-        case .profile: StandInProfileOptions.self
-        case .rdp: StandInRDPOptions.self
+        case .mtu: MTUProberOptions.self
+        case .reach: ReachProberOptions.self
+        case .profile: ProfileProberOptions.self
         }
     }
 }
@@ -25,6 +26,15 @@ public protocol ProberOptions: ParsableArguments, Sendable {
     /// Whether a run with these options sends TTL-limited hop probes (routers answer those with
     /// rate-limited ICMP errors, so the exporter paces them per target).
     var sendsHopProbes: Bool { get }
+    /// The options every probing measurement shares (--timeout, -c, -i, --icmp-socket).
+    var probe: ProbeArguments { get }
+    /// -4 / -6.
+    var family: FamilyArguments { get }
+    /// The path MTU search's options, for a prober that has one.
+    var pathMTU: MTUArguments? { get }
+    /// The prober's own checks of its settings, when the config is loaded (besides its option
+    /// groups' `validate`).
+    func checkSettings() throws
 }
 
 /// One module of the config file: a prober, its time budget, its settings parsed by its Options type.

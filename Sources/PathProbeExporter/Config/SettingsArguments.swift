@@ -10,7 +10,8 @@ import Yams
 /// | `tcp: [443, 3389]`       | `--tcp=443,3389`    |
 /// | `rdp: true` / `false`    | `--rdp` / nothing   |
 /// | `icmp_socket: ping`      | `--icmp-socket=ping`|
-/// | `4: true`                | `-4`                |
+/// | `4: true`, `ipv4: true`  | `-4`                |
+/// | `answer_timeout: 0.5`    | `--timeout=0.5`     |
 /// | `interface: ~`           | nothing (default)   |
 public enum SettingsArguments {
     /// One key of a module (not `prober` or `timeout`).
@@ -23,12 +24,18 @@ public enum SettingsArguments {
             (self.key, self.line, self.value) = (key, line, value)
         }
 
-        /// The option as the command line spells it: `--icmp-socket`, or `-4` for a one-letter key.
+        /// The option as the command line spells it: `--icmp-socket`, `-4` for a one-letter key, or
+        /// the option an alias stands for.
         var optionName: String {
             let name = key.replacingOccurrences(of: "_", with: "-")
+            if let option = SettingsArguments.aliases[name] { return option }
             return name.count == 1 ? "-" + name : "--" + name
         }
     }
+
+    /// Config keys for options the command line spells otherwise: readable names for -4 / -6, and
+    /// the per-answer `--timeout` (the module's own `timeout` is the whole probe's budget).
+    static let aliases = ["ipv4": "-4", "ipv6": "-6", "answer-timeout": "--timeout"]
 
     public struct Failure: Error, Sendable {
         /// The key and line of the setting at fault, when the parser's message names one.

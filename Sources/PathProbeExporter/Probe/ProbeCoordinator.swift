@@ -9,6 +9,8 @@ public struct CoordinatorSettings: Sendable {
     public var timeoutOffset: Duration = .milliseconds(500)
     /// Hop probes to one target at most this often (0: no pacing).
     public var hopInterval: Duration = .seconds(60)
+    /// Targets whose hops are probed per second, over all targets (0: no limit).
+    public var hopTracesPerSecond = 0.5
     /// How long after the deadline the exporter waits for a prober that does not return by itself.
     public var backstopGrace: Duration = .milliseconds(250)
     /// Probes kept for the status page and their logs.
@@ -61,7 +63,7 @@ public final class ProbeCoordinator: Sendable {
         self.config = config
         self.metrics = metrics
         self.settings = settings
-        state = NIOLockedValueBox(State(pacer: HopPacer(interval: settings.hopInterval)))
+        state = NIOLockedValueBox(State(pacer: HopPacer(interval: settings.hopInterval, tracesPerSecond: settings.hopTracesPerSecond)))
     }
 
     /// Recent probes, newest first.
@@ -101,9 +103,12 @@ public final class ProbeCoordinator: Sendable {
         let log = ProbeLog(start: start)
         log.add("budget \(ConfigDuration.format(budget.duration)): \(budget.reason)")
         var cached: HopPacer.Cached?
-        if case .skip(let c) = admitted.hops {
+        if case .skip(let c, let reason) = admitted.hops {
             cached = c
-            log.add("hop probes paced: this target's routers were asked less than \(ConfigDuration.format(settings.hopInterval)) ago")
+            switch reason {
+            case .recent: log.add("hop probes paced: this target's routers were asked less than \(ConfigDuration.format(settings.hopInterval)) ago")
+            case .budget: log.add("hop probes paced: the exporter's budget of \(settings.hopTracesPerSecond) hop traces per second is spent")
+            }
         }
         let job = ProbeJob(id: admitted.id, target: target, module: module, deadline: start + budget.duration,
                            hopProbes: admitted.hops == .send || admitted.hops == nil ? .send : .skip, log: log)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NIOConcurrencyHelpers
 import PathProbeCore
+import PathProbeEngine
 import ServiceLifecycle
 import UnixSignals
 
@@ -22,6 +23,12 @@ public struct ExporterOptions: ParsableArguments {
     @Option(name: .customLong("hop-interval"), help: "Hop probes to one target at most this often, seconds; in between, hops come from a cache (0: no pacing).")
     public var hopInterval = 60.0
 
+    @Option(name: .customLong("hop-traces-per-second"), help: "Targets whose hops are probed per second, over all targets (a router answers a vantage point about once a second; 0: no limit).")
+    public var hopTracesPerSecond = CoordinatorSettings().hopTracesPerSecond
+
+    @Option(help: "Global probe rate limit, packets per second, shared by all probes (0: unlimited).")
+    public var rate = EngineProber.Settings().rate
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     public var logLevel = "info"
 
@@ -37,7 +44,9 @@ public struct ExporterOptions: ParsableArguments {
         if ListenAddress(listen) == nil { throw ValidationError("--listen '\(listen)' is not ADDR:PORT (e.g. :9799, 127.0.0.1:9799, [::1]:9799)") }
         if !(1...100_000).contains(maxConcurrent) { throw ValidationError("--max-concurrent must be between 1 and 100000") }
         if !(0...60).contains(timeoutOffset) { throw ValidationError("--timeout-offset must be between 0 and 60 seconds") }
+        if !(rate >= 0) { throw ValidationError("--rate must not be negative") }
         if !(0...86_400).contains(hopInterval) { throw ValidationError("--hop-interval must be between 0 and 86400 seconds") }
+        if !(0...100_000).contains(hopTracesPerSecond) { throw ValidationError("--hop-traces-per-second must be between 0 and 100000") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
     }
 
@@ -46,15 +55,8 @@ public struct ExporterOptions: ParsableArguments {
         s.maxConcurrent = maxConcurrent
         s.timeoutOffset = .milliseconds(Int64(timeoutOffset * 1000))
         s.hopInterval = .milliseconds(Int64(hopInterval * 1000))
+        s.hopTracesPerSecond = hopTracesPerSecond
         return s
-    }
-}
-
-/// Until phase 2 plugs the measurements in: every probe fails, saying so.
-struct PendingProber: ProbeExecutor {
-    func run(_ job: ProbeJob) async -> ProbeOutcome {
-        job.log.add("the \(job.module.prober.rawValue) measurement is not wired into the exporter yet")
-        return .failed("measurements are not wired into the exporter yet (issue 12, phase 2)")
     }
 }
 
@@ -74,10 +76,27 @@ public enum ExporterRuntime {
             return .ok
         }
         let listen = ListenAddress(options.listen)!
+        // Every scrape connection (Prometheus keeps them open) and every probe socket is a descriptor.
+        let openFiles = ResourceLimits.raiseOpenFiles()
+        if openFiles < 4 * options.maxConcurrent {
+            logger.warning("only \(openFiles) open files allowed (ulimit -n, LimitNOFILE=): scrapes beyond that many connections fail")
+        }
         let metrics = ExporterMetrics(maxConcurrent: options.maxConcurrent)
         let store = ConfigStore(initial: config, metrics: metrics, logger: logger)
-        let executor: any ProbeExecutor = options.fakeProber ? FakeProber() : PendingProber()
-        if options.fakeProber { logger.warning("--fake-prober: probes send nothing, outcomes come from the target's name") }
+        let executor: any ProbeExecutor
+        var engine: EngineProber?
+        if options.fakeProber {
+            executor = FakeProber()
+            logger.warning("--fake-prober: probes send nothing, outcomes come from the target's name")
+        } else {
+            var settings = EngineProber.Settings()
+            settings.rate = options.rate
+            do { engine = try EngineProber(settings: settings) } catch {
+                writeError(error.message)
+                return .environment
+            }
+            executor = engine!
+        }
         let coordinator = ProbeCoordinator(executor: executor, config: store, metrics: metrics, settings: options.coordinatorSettings)
         let server = HTTPServer(router: Router(coordinator: coordinator), address: listen, logger: logger)
 
@@ -110,9 +129,11 @@ public enum ExporterRuntime {
         do {
             try await group.run()
         } catch {
+            await engine?.shutdown()
             writeError("cannot serve on \(listen): \(describe(error))")
             return .environment
         }
+        await engine?.shutdown()
         switch stopSignal.withLockedValue({ $0 }) {
         case .sigint?: return .interrupted
         case .sigterm?: return .terminated

@@ -1,9 +1,8 @@
 import Foundation
 
 /// Lab-style support for the exporter's tests: programs run to completion or in the background,
-/// a network namespace of the test's own, Debian's Prometheus server in it. Phase 2 reuses
-/// `PrometheusServer` and `ExporterProcess` in the lab topology's client namespace (a clean path,
-/// a PTB hop and a black hole behind it) in place of `TestNamespace` and the fake prober.
+/// a network namespace of the test's own or the bulk lab's client namespace (`BulkLab`), Debian's
+/// Prometheus server in it.
 enum ExporterLab {
     /// The repository root (this file is Tests/ExporterTests/Support/ExporterLab.swift).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -48,8 +47,14 @@ enum ExporterLab {
 
     /// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        let (fd, port) = try bindLoopback(SOCK_STREAM)
+        close(fd)
+        return Int(port)
+    }
+
+    /// A socket of `type` bound to 127.0.0.1 on a port of the kernel's choice: the socket and its port.
+    static func bindLoopback(_ type: __socket_type) throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(type.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -57,8 +62,11 @@ enum ExporterLab {
         let ok = withUnsafeMutablePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard ok else { throw LabError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        guard fd >= 0, ok else {
+            if fd >= 0 { close(fd) }
+            throw LabError("cannot bind a socket on 127.0.0.1: errno \(errno)")
+        }
+        return (fd, UInt16(bigEndian: addr.sin_port))
     }
 
     /// Runs a program to its end; its output is collected through files, so neither stream can
@@ -217,12 +225,51 @@ struct TestNamespace {
     }
 }
 
+/// scripts/bulk-lab.sh's topology (client - r1 - r2 - server, the server answering for whole ranges):
+/// 10.72.0.0/18 and fd00:72::/64 clean (path MTU 1500), 10.72.64.0/18 and fd00:72:0:1::/64 behind
+/// r1's 1492 hop that sends packet-too-big, 10.72.128.0/18 and fd00:72:0:2::/64 behind r2's 1400 hop
+/// that drops its packet-too-big (a black hole after hop 2). In the client namespace gw-clean.lab,
+/// gw-pppoe.lab and gw-vpn.lab name one address of each range and no other name resolves (DNS
+/// points at the namespace's own loopback). Unique names per run; `down` removes everything.
+struct BulkLab {
+    static let script = ExporterLab.root.appendingPathComponent("scripts/bulk-lab.sh").path
+    let prefix: String
+
+    /// Why the lab cannot be built here, or nil.
+    static var skipReason: String? {
+        ExporterLab.namespaceSkipReason
+            ?? (ExporterLab.executable("iptables") == nil ? "iptables is not installed (scripts/install-deps.sh)" : nil)
+    }
+
+    static func up() async throws -> BulkLab {
+        let lab = BulkLab(prefix: "ppx" + String(UInt32.random(in: 0...0xffff), radix: 36) + String(getpid() % 100))
+        let result = try await ExporterLab.run([script, "up", lab.prefix], timeout: .seconds(180))
+        guard result.status == 0 else {
+            await lab.down()
+            throw LabError("bulk-lab.sh up \(lab.prefix): exit \(result.status): \(result.output)")
+        }
+        return lab
+    }
+
+    /// The client namespace: where the exporter, Prometheus and the browser run.
+    var client: TestNamespace { TestNamespace(existing: prefix + "c") }
+
+    func down() async {
+        // Whatever still runs in the client namespace (the test's own processes are stopped before).
+        let ip = ExporterLab.executable("ip") ?? "/usr/sbin/ip"
+        if let pids = try? await ExporterLab.run([ip, "netns", "pids", prefix + "c"], timeout: .seconds(10)).output {
+            for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) where pid > 0 { kill(pid, SIGKILL) }
+        }
+        _ = try? await ExporterLab.run([Self.script, "down", prefix], timeout: .seconds(60))
+    }
+}
+
 /// pathprobe-exporter started in a namespace (or in the test's own when `namespace` is nil).
 final class ExporterProcess {
     let process: BackgroundProcess
     let port: Int
 
-    init(namespace: TestNamespace?, config: String, port: Int, arguments: [String] = ["--fake-prober"]) throws {
+    init(namespace: TestNamespace?, config: String, port: Int, arguments: [String] = []) throws {
         guard let binary = ExporterLab.binary else { throw LabError(ExporterLab.binarySkipReason ?? "no binary") }
         let argv = [binary, "--config", config, "--listen", "127.0.0.1:\(port)"] + arguments
         process = try BackgroundProcess(namespace?.command(argv) ?? argv)
