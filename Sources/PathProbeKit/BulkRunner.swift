@@ -17,7 +17,7 @@ public struct BulkRunOptions: Sendable {
     public var concurrency = BulkRunOptions.defaultConcurrency
     /// --concurrency's default: enough targets in flight that those waiting out a silent probe
     /// (black holes) leave the engine's packet rate busy with the others.
-    public static let defaultConcurrency = 2500
+    public static let defaultConcurrency = 2000
     /// Engine settings; `rate` is the global probe budget (--rate).
     public var engine = EngineOptions(rate: BulkRunOptions.defaultRate)
     /// --rate's default in bulk: above what one engine sends on a small machine (~50,000/s on 2

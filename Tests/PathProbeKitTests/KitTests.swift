@@ -77,6 +77,36 @@ import Testing
         #expect(throws: PathProbeError.self) { try BulkModeKind.mtu.make(try ProfileArguments.parse(["--tcp", "443"]), traceHops: false, sizesPerRound: nil) }
     }
 
+    /// bulk --mode mtu writes CSV from the typed result: the same cells as from the record's JSON.
+    @Test func mtuTypedCSVIsTheJSONsCells() throws {
+        let mode = try BulkModeKind.mtu.make(try ProfileArguments.parse([]), traceHops: false, sizesPerRound: nil)
+        var records: [PathMTUResult] = []
+        var a = PathMTUResult(address: IPAddress("10.72.128.5")!, family: .ipv4)
+        a.target = "gw, \"east\""
+        a.line = 7
+        a.reachable = true
+        a.pathMTU = 1400
+        a.blackHole = true
+        a.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
+        a.localMTU = 1500
+        a.interface = "eth0"
+        a.maxProbed = 1500
+        a.rttMs = 0.123456
+        a.probesSent = 22
+        a.durationMs = 1234.5678
+        records.append(a)
+        var b = PathMTUResult(address: IPAddress("fd00:72::9")!, family: .ipv6)
+        b.probeProtocol = .udp
+        b.port = 33434
+        b.error = "no answer to 3 probes"
+        b.durationMs = 3000
+        records.append(b)
+        for r in records {
+            let record = BulkRecord.mtu(r)
+            #expect(mode.csvFields(for: record) == BulkCSV.fields(of: record.json, columns: mode.csvColumns))
+        }
+    }
+
     @Test func mtuRecordsAsCSV() throws {
         let mode = try BulkModeKind.mtu.make(try ProfileArguments.parse([]), traceHops: false, sizesPerRound: nil)
         var result = PathMTUResult(address: IPAddress("10.72.128.5")!, family: .ipv4)
