@@ -106,7 +106,7 @@ public final class BulkRunner {
     private var engine: ProbeEngine! = nil
     private var output: BulkOutput! = nil
     private var resolver: BulkResolver? = nil
-    private let egress = RouteLookup.Cache()
+    private let egress = { let c = RouteLookup.Cache(); c.sharesRecent = false; return c }()
     private var seen = BulkSeenSet()
     private var familyProblem: [AddressFamily: PathProbeError] = [:]
     private var socketName: [AddressFamily: String] = [:]
