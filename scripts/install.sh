@@ -63,6 +63,7 @@ if [[ $uninstall -eq 1 ]]; then
     while IFS= read -r f; do rm -f "$destdir$f"; done < "$listfile"
     rm -f "$listfile"
     rmdir "$destdir$prefix/share/pathprobe" "$destdir$prefix/share/doc/pathprobe/schemas" \
+        "$destdir$prefix/share/doc/pathprobe/commands" \
         "$destdir$prefix/share/doc/pathprobe" 2>/dev/null || true
     echo "install.sh: removed pathprobe from $destdir$prefix"
     [[ ! -e "$destdir$sysconfdir/pathprobe" ]] || echo "install.sh: $destdir$sysconfdir/pathprobe (configuration) stays"
@@ -130,6 +131,9 @@ fi
 
 for doc in README.md docs/*.md; do
     [[ -e "$doc" ]] && put 0644 "$doc" "$prefix/share/doc/pathprobe/$(basename "$doc")"
+done
+for doc in docs/commands/*.md; do
+    [[ -e "$doc" ]] && put 0644 "$doc" "$prefix/share/doc/pathprobe/commands/$(basename "$doc")"
 done
 for schema in docs/schemas/*.json; do
     [[ -e "$schema" ]] && put 0644 "$schema" "$prefix/share/doc/pathprobe/schemas/$(basename "$schema")"

@@ -48,7 +48,7 @@ struct BulkCommand: ParsableCommand {
 
             Exit status: 0 run complete (whatever each target's result), 2 bad input or options, \
             3 environment (no usable socket, output not writable), 130 stopped by SIGINT, 143 stopped \
-            by SIGTERM. Details: README.md, "pathprobe bulk"; records: docs/json.md.
+            by SIGTERM. Details: docs/commands/bulk.md; records: docs/json.md.
             """
     )
 
@@ -73,7 +73,7 @@ struct BulkCommand: ParsableCommand {
     @Flag(help: "Skip targets already in the -o file and append the rest (after an interrupted run).")
     var resume = false
 
-    @Flag(help: "No progress line and no summary text.")
+    @Flag(name: [.customShort("q"), .long], help: "Quiet: no progress line and no summary text (the records are still written).")
     var quiet = false
 
     @Option(name: .customLong("summary-json"), help: ArgumentHelp("Write the summary as JSON to this file ('-': standard output, with -o).", valueName: "file"))
@@ -83,6 +83,7 @@ struct BulkCommand: ParsableCommand {
     var hops = false
 
     @OptionGroup var family: FamilyArguments
+    @OptionGroup var names: NumericOption
     @OptionGroup var measurement: ProfileArguments
 
     @Option(name: .customLong("sizes-per-round"), help: "mtu/profile mode: packet sizes probed at once per target in the search (fewer: fewer probes, more rounds).")

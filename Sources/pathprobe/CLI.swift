@@ -15,6 +15,20 @@ enum CLI {
         }
     }
 
+    /// argument-parser's hint line ("See 'pathprobe mtu --help' for more details.") from its full
+    /// message of a usage error; nil when it has none.
+    static func helpHint(_ fullMessage: String) -> String? {
+        let line = fullMessage.split(separator: "\n").first { $0.contains("See '") && $0.contains("--help") }
+        return line.map { String($0.drop { $0 == " " }) }
+    }
+
+    /// Bad input: the one line saying what is wrong, the hint where help is, exit status 2.
+    static func usage(_ message: String, hint: String) -> Never {
+        printError("pathprobe: " + message)
+        printError(hint)
+        exit(ExitStatus.usage.rawValue)
+    }
+
     /// Writes straight to fd 2 (Swift 6 treats the C `stderr` global as unsafe).
     static func printError(_ line: String) {
         var text = line
@@ -55,9 +69,16 @@ enum CLI {
     /// A document as --json prints it.
     static func printDocument<D: ContractDocument>(_ document: D) { printOut(Contract.text(document, pretty: true)) }
 
-    /// A report as asked for: --json, --markdown, or text for people.
-    static func printReport<R: Report>(_ report: R, json: Bool, markdown: Bool) {
-        if json {
+    /// A result as asked for: nothing with --quiet, the document with --json, else `text` for people.
+    static func emit<D: ContractDocument>(_ document: D, _ output: OutputOptions, text: (Style) -> String) {
+        if output.quiet { return }
+        if output.json { printDocument(document) } else { printOut(text(style())) }
+    }
+
+    /// A report as asked for: nothing with --quiet, --json, --markdown, or text for people.
+    static func printReport<R: Report>(_ report: R, _ output: OutputOptions, markdown: Bool) {
+        if output.quiet { return }
+        if output.json {
             printDocument(report)
         } else if markdown {
             printOut(report.markdown)
@@ -84,8 +105,22 @@ extension RDPReport: Report {}
 
 /// Flags shared by every command that prints results.
 struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print one JSON document (docs/json.md).")
+    @Flag(name: [.customShort("j"), .long], help: "Print one JSON document (docs/json.md).")
     var json = false
+
+    @Flag(name: [.customShort("q"), .long], help: "Quiet: print nothing; the exit status is the answer (errors still go to stderr).")
+    var quiet = false
+
+    func validate() throws {
+        if json && quiet { throw ValidationError("--json and --quiet cannot be used together") }
+    }
+}
+
+/// -n: never print a name looked up in reverse DNS, as `ping -n`, `traceroute -n` and `route -n`.
+struct NumericOption: ParsableArguments {
+    @Flag(name: [.customShort("n"), .customLong("numeric")],
+          help: "Numeric: print addresses, no reverse DNS (only mtu and profile look up hop names; elsewhere output is always numeric).")
+    var numeric = false
 }
 
 extension ExitCode {

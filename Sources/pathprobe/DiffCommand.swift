@@ -46,7 +46,7 @@ struct DiffCommand: ParsableCommand {
         do { diff = try ProfileDiff(before: try load(before), after: try load(after), force: force) } catch let e as ProfileDiff.DifferentTargets {
             throw PathProbeError.usage(e.description)
         }
-        if output.json { CLI.printDocument(diff) } else { CLI.printOut(diff.text(style: CLI.style())) }
+        CLI.emit(diff, output) { diff.text(style: $0) }
         if diff.hasRegression { throw ExitCode(.failed) }
     }
 

@@ -17,7 +17,8 @@ struct MTUCommand: ParsableCommand {
               pathprobe mtu -6 -n 2001:db8::10
               pathprobe mtu --protocol udp --port 33434 gw.example.net
               pathprobe mtu --json --max 9000 10.0.0.2
-              pathprobe mtu -i wg0 10.8.0.1
+              pathprobe mtu -I wg0 10.8.0.1
+              pathprobe mtu -q -W 0.5 10.0.0.1 && echo reachable
 
             Exit status: 0 measured, 1 target unreachable, 2 bad input, 3 environment (no ICMP socket: \
             root, CAP_NET_RAW or net.ipv4.ping_group_range; or --protocol udp).
@@ -32,15 +33,14 @@ struct MTUCommand: ParsableCommand {
     @OptionGroup var probe: ProbeArguments
     @OptionGroup var output: OutputOptions
 
-    @Flag(name: .customShort("n"), help: "Print addresses only (no reverse DNS).")
-    var numeric = false
+    @OptionGroup var names: NumericOption
 
     @Flag(name: .customLong("no-hops"), help: "Skip the per-hop view (and black-hole localisation).")
     var noHops = false
 
     func run() throws {
-        let r = try MTUSetup.measure(host: host, family: family.family, mtu, probe: probe, traceHops: !noHops, numeric: numeric)
-        if output.json { CLI.printDocument(r) } else { CLI.printOut(r.text(style: CLI.style())) }
+        let r = try MTUSetup.measure(host: host, family: family.family, mtu, probe: probe, traceHops: !noHops, numeric: names.numeric)
+        CLI.emit(r, output) { r.text(style: $0) }
         if !r.reachable { throw ExitCode(.failed) }
     }
 }

@@ -22,8 +22,13 @@ struct PathProbe: ParsableCommand {
               pathprobe diff before.json after.json
               pathprobe bulk -f gateways.txt --mode mtu -o results.jsonl
 
-            Exit status: 0 measured, 1 target unreachable (or a regression, for diff), 2 bad input, \
-            3 environment (a missing privilege, a socket or system call that failed).
+            Conventions: -n numeric (no reverse DNS), -W (--timeout), -I (--interface; -i too), \
+            -q quiet (print nothing, the exit status is the answer), -j (--json), -4 / -6.
+
+            Exit status: 0 measured, 1 target unreachable (or a regression, for diff; something that \
+            breaks, for rdp), 2 bad input (one line, then where help is), 3 environment (a missing \
+            privilege, a socket or system call that failed, output that could not be written), \
+            130 / 143 stopped by SIGINT / SIGTERM. Each command's --help has its own.
             """,
         version: PathProbeVersion.string,
         subcommands: [
@@ -36,19 +41,24 @@ struct PathProbe: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        var hint = "See 'pathprobe --help' for more information."
         do {
             var command = try PathProbe.parseAsRoot(CLI.normalizedArguments(Array(CommandLine.arguments.dropFirst())))
+            if let name = type(of: command).configuration.commandName, name != "pathprobe" {
+                hint = "See 'pathprobe \(name) --help' for more information."
+            }
             try command.run()
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
         } catch let failure as PathProbeError {
+            if failure.kind == .usage { CLI.usage(failure.message, hint: hint) }
             CLI.fail(failure)
         } catch {
             // --help and --version are "errors" to the parser that exit 0: let it print them.
             if PathProbe.exitCode(for: error) == .success { PathProbe.exit(withError: error) }
-            // Anything else is bad input: one clear line, exit status 2.
+            // Anything else is bad input: one clear line, argument-parser's hint where help is, exit status 2.
             let message = PathProbe.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            CLI.fail(.usage(message))
+            CLI.usage(message, hint: CLI.helpHint(PathProbe.fullMessage(for: error)) ?? hint)
         }
     }
 }

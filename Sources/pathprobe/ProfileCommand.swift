@@ -35,16 +35,15 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Print Markdown, for tickets and chat.")
     var markdown = false
 
-    @Flag(name: .customShort("n"), help: "Print addresses only (no reverse DNS).")
-    var numeric = false
+    @OptionGroup var names: NumericOption
 
     func validate() throws {
         if output.json && markdown { throw ValidationError("--json and --markdown cannot be used together") }
     }
 
     func run() throws {
-        let report = try ProfileSetup.measure(host: host, family: family.family, profile, numeric: numeric)
-        CLI.printReport(report, json: output.json, markdown: markdown)
+        let report = try ProfileSetup.measure(host: host, family: family.family, profile, numeric: names.numeric)
+        CLI.printReport(report, output, markdown: markdown)
         if !report.mtu.reachable { throw ExitCode(.failed) }
     }
 }

@@ -42,6 +42,7 @@ struct RDPCommand: ParsableCommand {
     @OptionGroup var rdp: RDPArguments
     @OptionGroup var probe: ProbeArguments
     @OptionGroup var output: OutputOptions
+    @OptionGroup var names: NumericOption
 
     @Flag(help: "Print Markdown, for tickets and chat.")
     var markdown = false
@@ -53,7 +54,7 @@ struct RDPCommand: ParsableCommand {
 
     func run() throws {
         let report = try RDPSetup.measure(host: host, family: family.family, rdp, probe: probe)
-        CLI.printReport(report, json: output.json, markdown: markdown)
+        CLI.printReport(report, output, markdown: markdown)
         if report.breaksSession { throw ExitCode(.failed) }
     }
 }

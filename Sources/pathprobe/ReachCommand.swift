@@ -39,10 +39,11 @@ struct ReachCommand: ParsableCommand {
     @OptionGroup var probe: ProbeArguments
     @OptionGroup var family: FamilyArguments
     @OptionGroup var output: OutputOptions
+    @OptionGroup var names: NumericOption
 
     func run() throws {
         let r = try ReachSetup.measure(host: host, family: family.family, reach, probe: probe)
-        if output.json { CLI.printDocument(r) } else { CLI.printOut(r.text(style: CLI.style())) }
+        CLI.emit(r, output) { r.text(style: $0) }
         if !r.targetAnswered { throw ExitCode(.failed) }
     }
 }

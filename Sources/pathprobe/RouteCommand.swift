@@ -27,6 +27,7 @@ struct RouteCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var family: FamilyArguments
+    @OptionGroup var names: NumericOption
 
     @Flag(name: .long, help: "Remove the cached PMTU exception(s) for HOST first (root).")
     var flush = false
@@ -47,6 +48,6 @@ struct RouteCommand: ParsableCommand {
             }
             throw PathProbeError.from(error)
         }
-        if output.json { CLI.printDocument(info) } else { CLI.printOut(info.text(style: CLI.style())) }
+        CLI.emit(info, output) { info.text(style: $0) }
     }
 }

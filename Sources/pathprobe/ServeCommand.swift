@@ -59,6 +59,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-bytes"), help: "Reply bytes per second over all sources (0: no ceiling).")
     var maxBytes: Double = ResponderConfig().maxBytesPerSecond
 
+    @Flag(name: [.customShort("q"), .long], help: "Quiet: no log lines on stderr (errors only).")
+    var quiet = false
+
     @Option(help: ArgumentHelp("Started as root: the unprivileged account to become after binding (a name, or UID:GID).", valueName: "user"))
     var user: String = Privileges.defaultUser
 
@@ -88,7 +91,7 @@ struct ServeCommand: ParsableCommand {
         let account = Privileges.isRoot ? try Privileges.account(user) : nil
         let responder: Responder
         do {
-            responder = try Responder(config: config) { CLI.printError("pathprobe serve: " + $0) }
+            responder = try Responder(config: config) { if !quiet { CLI.printError("pathprobe serve: " + $0) } }
         } catch {
             throw PathProbeError.from(error)
         }
@@ -96,10 +99,10 @@ struct ServeCommand: ParsableCommand {
         let identity = try Privileges.drop(to: account ?? Privileges.Identity(name: "", uid: getuid(), gid: getgid()))
         let signals = SignalWatcher.install()
         responder.loop.stop(on: signals)
-        CLI.printError("pathprobe serve: listening on \(responder.listeningDescription), \(identity)")
+        if !quiet { CLI.printError("pathprobe serve: listening on \(responder.listeningDescription), \(identity)") }
         let deadline = duration.map { MonotonicClock.now().adding(.fromSeconds($0)) }
         responder.run { deadline.map { MonotonicClock.now() >= $0 } ?? false }
-        for line in responder.summary() + responder.defenceSummary() { CLI.printError("pathprobe serve: " + line) }
+        for line in responder.summary() + responder.defenceSummary() where !quiet { CLI.printError("pathprobe serve: " + line) }
         switch signals.received {
         case SIGINT: throw ExitCode(.interrupted)
         case SIGTERM: throw ExitCode(.terminated)

@@ -14,8 +14,10 @@ struct HardeningLabTests {
 
     func expectOneLine(_ r: Lab.Run, status: Int32, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status == status, "\(what): exit \(r.status), stderr \(r.stderr)", sourceLocation: sourceLocation)
+        // Bad input (2) is the one line plus argument-parser's hint ("See 'pathprobe X --help' ...").
         let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].hasPrefix("pathprobe: "), "\(what): \(r.stderr)", sourceLocation: sourceLocation)
+        let hint = status == 2 ? lines.count == 2 && lines[1].hasPrefix("See 'pathprobe") : lines.count == 1
+        #expect(hint && lines[0].hasPrefix("pathprobe: "), "\(what): \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stdout.isEmpty, "\(what): \(r.stdout)", sourceLocation: sourceLocation)
     }
 

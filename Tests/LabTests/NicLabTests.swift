@@ -87,8 +87,16 @@ struct NicLabTests {
 
             let text = Lab.pathprobe(["nic"], in: n)
             #expect(text.status == 0)
-            let header = text.stdout.split(separator: "\n").first { $0.hasPrefix("OFFLOADS") }
-            #expect(header.map { $0.split(separator: " ") } == ["OFFLOADS", "TSO", "GSO", "GRO", "LRO", "RX-CSUM", "TX-CSUM", "SG"])
+            // Offloads named as `ethtool -k` names them; the kernel's names behind --kernel-names.
+            let lines = text.stdout.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("OFFLOAD (ethtool -k)") })
+            #expect(lines.contains { $0.hasPrefix("tcp-segmentation-offload ") })
+            #expect(lines.contains { $0.hasPrefix("generic-receive-offload ") })
+            #expect(!lines.contains { $0.hasPrefix("rx-gro ") })
+            let kernel = Lab.pathprobe(["nic", "--kernel-names"], in: n)
+            #expect(kernel.status == 0)
+            #expect(kernel.stdout.split(separator: "\n").contains { $0.hasPrefix("rx-gro ") })
+            #expect(!kernel.stdout.contains("generic-receive-offload"))
             #expect(text.stdout.contains("vx0"))
         }
     }
@@ -181,8 +189,12 @@ struct NicLabTests {
             #expect(o0["offload_summary"]?["tso"] == .bool(false))
             #expect(o0["offload_summary"]?["gro"] == .bool(true))
             #expect(LabNetns.interface(inventory, "o1")?["offloads"]?["tx-checksum-ip-generic"]?["active"] == .bool(false))
-            let row = Lab.pathprobe(["nic", "o0"], in: n).stdout.split(separator: "\n").first { $0.hasPrefix("o0 ") && $0.contains("off") }
-            #expect(row.map { $0.split(separator: " ").prefix(4) } == ["o0", "off", "on", "on"])
+            // The text names the groups as `ethtool -k` does, one row each, a column per interface.
+            let lines = Lab.pathprobe(["nic", "o0"], in: n).stdout.split(separator: "\n")
+            func cell(_ group: String) -> Substring? { lines.first { $0.hasPrefix(group + " ") }?.split(separator: " ").last }
+            #expect(cell("tcp-segmentation-offload") == "off")
+            #expect(cell("generic-segmentation-offload") == "on")
+            #expect(cell("generic-receive-offload") == "on")
         }
     }
 
@@ -227,7 +239,7 @@ struct NicLabTests {
             let r = Lab.pathprobe(["nic", "lo", "nosuch0"], in: n)
             #expect(r.status == 2)
             #expect(r.stdout.isEmpty)
-            #expect(r.stderr == "pathprobe: unknown interface 'nosuch0'\n")
+            #expect(r.stderr == "pathprobe: unknown interface 'nosuch0'\nSee 'pathprobe nic --help' for more information.\n")
         }
     }
 }

@@ -140,7 +140,7 @@ struct ProfileLabTests {
                                  ([report, "/nonexistent.json"], "cannot read")] {
             let run = Lab.pathprobe(["diff"] + args, in: nil)
             #expect(run.status == 2, "\(args)")
-            #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(expected), "\(run.stderr)")
+            #expect(Lab.isUsageError(run, command: "diff") && run.stderr.contains(expected), "\(run.stderr)")
         }
         #expect(Lab.pathprobe(["diff", "--force", report, other], in: nil).status != 2)
     }

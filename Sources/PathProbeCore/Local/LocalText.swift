@@ -1,7 +1,9 @@
 /// `pathprobe nic` and `pathprobe route` for people: the tables `ip`, `ethtool` and sysctl show
 /// separately, and the route's lines.
 extension LocalInventory {
-    public func text(style: Style) -> String {
+    /// `kernelNames`: the offload table lists every kernel feature (`tx-tcp-segmentation`, `rx-gro`)
+    /// instead of ethtool's names (`tcp-segmentation-offload`, `generic-receive-offload`).
+    public func text(style: Style, kernelNames: Bool = false) -> String {
         var sections: [String] = []
 
         var links = TextTable([
@@ -39,12 +41,7 @@ extension LocalInventory {
             }))
         }
 
-        let groups = OffloadGroup.tableColumns.compactMap(OffloadGroup.named)
-        var offloads = TextTable([.init("OFFLOADS")] + groups.map { .init($0.title) })
-        for i in interfaces {
-            offloads.add([i.name] + groups.map { LocalInventory.offloadCell($0, i.offloads) })
-        }
-        sections.append(offloads.render() + "\n" + style.dim("(* fixed: the device cannot change it)"))
+        sections.append(offloadTable(kernelNames: kernelNames, style: style))
 
         var sysctlTable = TextTable([.init("SYSCTL"), .init("VALUE")])
         for (k, v) in sysctls.rows { sysctlTable.add([k, v]) }
@@ -63,6 +60,29 @@ extension LocalInventory {
             }.joined(separator: "\n"))
         }
         return sections.joined(separator: "\n\n")
+    }
+
+    /// One row per offload, one column per interface. By default the rows are named as `ethtool -k`
+    /// names them (a group such as `tcp-segmentation-offload` is on when any of its features is);
+    /// groups no interface has are left out. `kernelNames`: one row per kernel feature instead.
+    func offloadTable(kernelNames: Bool, style: Style) -> String {
+        var table = TextTable([.init(kernelNames ? "OFFLOAD (kernel)" : "OFFLOAD (ethtool -k)")] + interfaces.map { .init($0.name) })
+        if kernelNames {
+            var names: [String] = []
+            for i in interfaces { for f in i.offloads where !names.contains(f.name) { names.append(f.name) } }
+            for name in names {
+                table.add([name] + interfaces.map { i in
+                    i.offloads.first { $0.name == name }.map { ($0.active ? "on" : "off") + ($0.fixed ? "*" : "") } ?? "-"
+                })
+            }
+        } else {
+            for group in OffloadGroup.all {
+                let cells = interfaces.map { LocalInventory.offloadCell(group, $0.offloads) }
+                if cells.allSatisfy({ $0 == "-" }) { continue }
+                table.add([group.ethtoolName] + cells)
+            }
+        }
+        return table.render() + "\n" + style.dim("(* fixed: the device cannot change it)")
     }
 
     /// "on" / "off", with "*" when every feature of the group is fixed; "-" when the device has none.

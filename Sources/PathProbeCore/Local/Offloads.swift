@@ -82,9 +82,6 @@ public struct OffloadGroup: Sendable, Equatable {
         OffloadGroup(key: "rx_hash", title: "RXHASH", ethtoolName: "receive-hashing", pattern: "rx-hashing"),
     ]
 
-    /// The groups the `nic` table shows, in column order.
-    public static let tableColumns: [String] = ["tso", "gso", "gro", "lro", "rx_checksum", "tx_checksum", "sg"]
-
     public static func named(_ key: String) -> OffloadGroup? { all.first { $0.key == key } }
 
     /// ethtool's matcher: exact, or with one `*` a prefix and suffix that do not overlap.

@@ -4,7 +4,7 @@ import ArgumentParser
 /// them): one declaration, one check. `-c` given once reaches every probe of a composed run.
 /// A measurement's own default applies where an option is not given (`retries(default:)`).
 public struct ProbeArguments: ParsableArguments, Sendable {
-    @Option(help: "Longest wait for one answer, seconds.")
+    @Option(name: [.customShort("W"), .long], help: "Longest wait for one answer, seconds (-W as in ping).")
     public var timeout: Double = 1.0
 
     @Option(name: [.customShort("c"), .customLong("retries")],
@@ -14,7 +14,8 @@ public struct ProbeArguments: ParsableArguments, Sendable {
     @Option(help: "Global probe rate limit, packets per second (0: unlimited; default 1000, bulk 100000).")
     public var rate: Double?
 
-    @Option(name: [.customShort("i"), .customLong("interface")], help: "Probe out of this interface only (e.g. a VPN tunnel).")
+    @Option(name: [.customShort("I"), .customShort("i"), .customLong("interface")],
+            help: "Probe out of this interface only (e.g. a VPN tunnel; -I as in ping).")
     public var interface: String?
 
     @Option(name: .customLong("icmp-socket"), help: "ICMP socket kind: auto (ping socket, else raw), ping, raw.")

@@ -95,6 +95,14 @@ enum Lab {
         return run(argv)
     }
 
+    /// Bad input as every command reports it: exit status 2, nothing on standard output, one line
+    /// saying what is wrong, then argument-parser's hint ("See 'pathprobe mtu --help' for more information.").
+    static func isUsageError(_ r: Run, command: String? = nil) -> Bool {
+        let lines = r.stderr.split(separator: "\n")
+        let hint = command.map { "See 'pathprobe \($0) --help'" } ?? "See 'pathprobe"
+        return r.status == 2 && r.stdout.isEmpty && lines.count == 2 && lines[0].hasPrefix("pathprobe: ") && lines[1].hasPrefix(hint)
+    }
+
     /// A name for this test's namespaces that no other test uses at the same time.
     static func uniquePrefix(_ base: String) -> String {
         "pp\(base)" + String(UInt32.random(in: 0...0xfffff), radix: 36)
