@@ -356,11 +356,14 @@ else
     ex=$(grep '^| [0-9]' "$tmp/exporter.md" | tail -1)
     [[ -n "$ex" ]] || fail "scripts/bench-exporter.sh printed no figures"
     IFS='|' read -r _ ex_n ex_iv ex_scrapes ex_up ex_p50 ex_p99 ex_max _ ex_right _ _ _ ex_cpu ex_rss _ <<< "$ex"
+    trim() { sed 's/^ *//; s/ *$//' <<< "$1"; }
+    ex_n=$(trim "$ex_n"); ex_iv=$(trim "$ex_iv"); ex_scrapes=$(trim "$ex_scrapes"); ex_up=$(trim "$ex_up"); ex_p50=$(trim "$ex_p50")
+    ex_max=$(trim "$ex_max"); ex_right=$(trim "$ex_right"); ex_cpu=$(trim "$ex_cpu"); ex_rss=$(trim "$ex_rss")
     ex_p99=$(awk '{ print $1 }' <<< "$ex_p99"); ex_timeout=$(awk -F/ '{ print $2 }' <<< "$ex_iv" | tr -dc '0-9.')
     [[ "$ex_p99" =~ ^[0-9.]+$ && -n "$ex_timeout" ]] || fail "scripts/bench-exporter.sh: no scrape p99 or timeout in: $ex"
-    row "exporter under load: $(tr -d ' ' <<< "$ex_n") lab targets, Prometheus scraping every$ex_iv(interval / timeout)" \
-        "**pathprobe-exporter**" "**scrape p99 $ex_p99 s**, p50$ex_p50, max$ex_max; CPU$ex_cpu; RSS$ex_rss" \
-        "up$ex_up over$ex_scrapes scrapes; right$ex_right" "$(ratio "$ex_p99" "$ex_timeout") x scrape timeout" \
+    row "exporter under load: $ex_n lab targets, Prometheus scraping every $ex_iv (interval / timeout), 2 minutes" \
+        "**pathprobe-exporter**" "**scrape p99 $ex_p99 s**, p50 $ex_p50, max $ex_max; CPU $ex_cpu; RSS $ex_rss" \
+        "up $ex_up over $ex_scrapes scrapes; path MTU and black hole right for $ex_right" "$(ratio "$ex_p99" "$ex_timeout") x scrape timeout" \
         "$(check exporter_p99_vs_timeout "$(ratio "$ex_p99" "$ex_timeout")")"
 fi
 
