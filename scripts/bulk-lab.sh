@@ -38,6 +38,11 @@ up() {
     "$here/lab.sh" up "$prefix" --blackhole r2
     nsx "$S" ip route add local 10.72.0.0/14 dev lo
     nsx "$S" ip -6 route add local fd00:72::/48 dev lo
+    # The server plays thousands of hosts, each with its own ICMP error budget; Linux counts one
+    # budget per destination (always the client here), which would make the targets share one
+    # (port unreachable: a burst of 6, then 1 a second). So the server's limits are off; the
+    # routers keep theirs, as real routers shared by every path do.
+    nsx "$S" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=100000
     nsx "$R1" ip route add 10.72.0.0/14 via 10.0.2.2
     nsx "$R1" ip route add 10.72.64.0/18 via 10.0.2.2 mtu 1492
     nsx "$R1" ip -6 route add fd00:72::/48 via fd00:2::2

@@ -13,7 +13,9 @@ import Glibc
 ///   port) and, when asked, with a reply of a requested size with DF set (IP_PMTUDISC_PROBE, so a
 ///   cached PMTU never caps it) or without DF (the stack fragments it). A reply is never larger than
 ///   its request; EMSGSIZE becomes a small `tooBigHere` notice instead.
-/// - TCP: connections are accepted and closed at once, so `reach` sees the port open.
+/// - TCP: `StreamResponderWire` requests are answered (StreamResponder.swift: `mtu -P tcp --service
+///   pathprobe` measures both directions against it); other connections are closed at once, so
+///   `reach` sees the port open.
 /// - One log line per client address; per-source byte counters for the summary (at most 65536
 ///   addresses are remembered).
 public struct ResponderConfig: Sendable {
@@ -62,6 +64,8 @@ public final class Responder: EventLoopHandler {
 
     private var udp: [(fd: Int32, family: AddressFamily)] = []
     private var listeners: [Int32] = []
+    /// The TCP side (nil with `tcp` off).
+    private var stream: StreamResponder? = nil
     private var handlerID: EventLoop.HandlerID = -1
     private var limiter: SourceRateLimiter
     private var ceiling: ResponderCeiling
@@ -89,6 +93,7 @@ public final class Responder: EventLoopHandler {
             do { self.loop = try EventLoop() } catch { throw error.pathProbeError }
         }
         handlerID = self.loop.add(self)
+        if config.tcp { stream = StreamResponder(loop: self.loop, log: log) }
         let families: [AddressFamily] = config.listen.map { [$0.family] } ?? [.ipv4, .ipv6]
         var firstError: SystemError? = nil
         for family in families {
@@ -182,15 +187,9 @@ public final class Responder: EventLoopHandler {
     func ready(token: UInt32, events: EventLoop.Events) {
         if token >= Self.listenerToken {
             let i = Int(token - Self.listenerToken)
-            if i < listeners.count { acceptAndClose(listeners[i]) }
+            if i < listeners.count { stream?.accept(listeners[i]) }
         } else if Int(token) < udp.count {
             serveDatagrams(udp[Int(token)].fd, family: udp[Int(token)].family)
-        }
-    }
-
-    private func acceptAndClose(_ fd: Int32) {
-        while let c = try? Syscall.nonBlocking("accept", { accept(fd, nil, nil) }) {
-            close(c)
         }
     }
 
@@ -323,7 +322,7 @@ public final class Responder: EventLoopHandler {
     public func summary() -> [String] {
         perSource.sorted { $0.key < $1.key }.map { a, c in
             "\(a): received \(c.bytesReceived) bytes in \(c.requests) datagrams, sent \(c.bytesSent) bytes in \(c.replies)"
-        }
+        } + (stream?.summary().map { [$0] } ?? [])
     }
 
     /// What the defences held back, for the exit summary (nothing when nothing was).

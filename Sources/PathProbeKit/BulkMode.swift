@@ -108,12 +108,16 @@ public struct BulkMTUMode: BulkMode {
     }
 
     public var name: String { DocumentType.mtu.rawValue }
-    public var probeKinds: [ProbeKind] { [arguments.kind] }
+    /// None for TCP: its connections need no socket opened beforehand (nor any privilege).
+    public var probeKinds: [ProbeKind] { arguments.kind.map { [$0] } ?? [] }
 
+    /// TCP adds both directions, the service and the connections.
     public var csvColumns: [BulkColumn] {
-        [BulkColumn(Envelope.target), BulkColumn(Envelope.line)]
+        let tcp: [MTUKey] = arguments.probeProtocol == .tcp ? [.pathMTUUp, .pathMTUDown, .blackHoleDirection, .service, .connections] : []
+        return [BulkColumn(Envelope.target), BulkColumn(Envelope.line)]
             + [MTUKey.address, .family, .probeProtocol, .port, .status, .pathMTU, .mss, .blackHole].map { BulkColumn($0) }
             + [BulkColumn(MTUKey.blackHoleHop, PathMTUResult.HopRef.CodingKeys.ttl), BulkColumn(MTUKey.blackHoleHop, PathMTUResult.HopRef.CodingKeys.address)]
+            + tcp.map { BulkColumn($0) }
             + [MTUKey.localMTU, .interface, .maxProbed, .rttMs, .probesSent, .durationMs, .error].map { BulkColumn($0) }
     }
 
@@ -213,7 +217,7 @@ public final class BulkProfileMode: BulkMode {
     }
 
     public var name: String { DocumentType.profile.rawValue }
-    public var probeKinds: [ProbeKind] { [arguments.mtu.kind] + BulkReachMode(arguments: arguments.reach, probe: arguments.probe).probeKinds }
+    public var probeKinds: [ProbeKind] { (arguments.mtu.kind.map { [$0] } ?? []) + BulkReachMode(arguments: arguments.reach, probe: arguments.probe).probeKinds }
 
     public func headerRecords() -> [JSON] { inventory.map { [Contract.json($0)] } ?? [] }
 

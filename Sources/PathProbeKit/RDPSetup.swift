@@ -72,7 +72,7 @@ public final class RDPSetup {
         if icmp, !arguments.noMTU, let engine, let mtuArguments = try? MTUArguments.parse([]) {
             icmpSetup = try? MTUSetup.prepare(target, mtuArguments, probe: probe, traceHops: true, engine: engine)
         }
-        let run = RDPRun(check: check, icmp: icmpSetup?.measurement, budget: budget.map { .fromMs($0 * 1000) }) { port, service in
+        let run = RDPRun(check: check, icmp: icmpSetup?.datagram, budget: budget.map { .fromMs($0 * 1000) }) { port, service in
             guard !arguments.noMTU else { return nil }
             var o = TCPPathMTUOptions(destination: target.address, port: port, service: service, serverName: name, maxSize: maxSize)
             o.timeoutMs = probe.timeoutMs

@@ -16,13 +16,17 @@ struct ServeCommand: ParsableCommand {
             `pathprobe reach --responder HOST` measures the UDP path MTU both ways, whether \
             fragmented UDP gets through, and the address and port your traffic arrives from (NAT).
 
+            On TCP it answers `pathprobe mtu -P tcp --service pathprobe --port \(ResponderWire.defaultPort) HOST`: \
+            the path MTU both ways over TCP, to the byte.
+
             Listens on UDP and TCP port \(ResponderWire.defaultPort) by default (open it in the firewall).
 
-            Abuse-safe: only well-formed pathprobe requests are answered, a reply is never larger \
-            than the request that asked for it, each source address is rate-limited (the least \
-            recently seen of 65536 forgotten to make room, never refused), and all replies together \
-            stay under --max-pps and --max-bytes. Logs a line per new client (at most a few per \
-            second) on stderr and a byte summary on exit (Ctrl-C).
+            Abuse-safe: only well-formed pathprobe requests are answered, a UDP reply is never larger \
+            than the request that asked for it (TCP answers, at most 64 KiB, go only to a peer that \
+            completed a handshake), each source address is rate-limited (the least recently seen of \
+            65536 forgotten to make room, never refused), and all replies together stay under \
+            --max-pps and --max-bytes. Logs a line per new client (at most a few per second) on \
+            stderr and a byte summary on exit (Ctrl-C).
 
             Started as root (to bind a port below 1024), it becomes --user (default nobody) right \
             after binding: no supplementary groups, no capabilities, PR_SET_NO_NEW_PRIVS; if that \

@@ -7,11 +7,11 @@ struct BinaryTests {
     static func tempConfig(_ text: String) throws -> String { try ExporterLab.temporaryFile(text) }
 
     @Test func badConfigIsOneLineAndExit2() async throws {
-        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n    protocol: tcp\n")
+        let path = try Self.tempConfig("modules:\n  a:\n    prober: mtu\n    protocol: sctp\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try await ExporterLab.run([ExporterLab.binary!, "--config", path])
         #expect(r.status == 2)
-        #expect(r.output == "pathprobe-exporter: \(path):4: modules.a.protocol: The value 'tcp' is invalid for '-P <protocol>'. Please provide one of 'icmp' and 'udp'.\n"
+        #expect(r.output == "pathprobe-exporter: \(path):4: modules.a.protocol: The value 'sctp' is invalid for '-P <protocol>'. Please provide one of 'icmp', 'udp' and 'tcp'.\n"
                 || r.output.hasPrefix("pathprobe-exporter: \(path):4: modules.a.protocol: "), "\(r.output)")
         #expect(r.output.split(separator: "\n").count == 1)
 
@@ -61,7 +61,11 @@ struct BinaryTests {
                                             binary, "--config", path, "--listen", "127.0.0.1:\(port)", "--fake-prober"])
         try await ExporterLab.withCleanup { cleanup in
             cleanup.add { await process.stop() }
-            _ = try await ExporterLab.eventually("the exporter to listen") { process.output.contains("listening") ? true : nil }
+            _ = try await ExporterLab.eventually("the exporter to listen", timeout: .seconds(60)) { () -> Bool? in
+                if process.output.contains("listening") { return true }
+                if !process.isRunning { Issue.record("the exporter stopped: \(process.output)"); return true }
+                return nil
+            }
             let answer = try await TestHTTPClient(host: "127.0.0.1", port: port).get("/probe?target=clean.lab&module=a")
             #expect(answer.status == 200 && samples(answer.body)["pathprobe_probe_success"] == 1, "\(process.output)")
         }

@@ -48,6 +48,21 @@ struct ContractLabTests {
         try save("mtu-icmp.json", ["mtu", "--json", v4])
         try save("mtu-udp.json", ["mtu", "--json", "-n", "-P", "udp", v6])
         try save("mtu-unreachable.json", ["mtu", "--json", "-n", "--timeout", "0.2", "-c", "1", "10.0.3.9"], expecting: [1])
+        // TCP both ways against serve (down 1400 exact, up "at least 1400": the server's MSS), upload
+        // only as nobody, a closed port, a profile whose mtu comes from its TCP step, bulk over TCP.
+        let responderPort = "\(ResponderWire.defaultPort)"
+        try save("mtu-tcp.json", ["mtu", "--json", "-n", "-P", "tcp", "--service", "pathprobe", "--port", responderPort, v4])
+        try save("mtu-tcp-closed.json", ["mtu", "--json", "-n", "-P", "tcp", "--port", "9", v6], expecting: [1], asUser: "nobody")
+        try save("profile-tcp.json", ["profile", "--json", "-n", "--tcp", responderPort, v6])
+        for name in ["mtu-tcp.json", "profile-tcp.json"] {
+            let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)"))) as? [String: Any] ?? [:]
+            let mtu = name.hasPrefix("profile") ? doc["mtu"] as? [String: Any] ?? [:] : doc
+            // The server's link is 1400: its MSS caps the way up ("at least 1400"), the way down is exact.
+            #expect(mtu["protocol"] as? String == "tcp" && mtu["path_mtu"] as? Int == 1400 && mtu["path_mtu_down"] as? Int == 1400
+                    && mtu["path_mtu_up_at_least"] as? Int == 1400, "\(name): \(mtu)")
+        }
+        try save("mtu-tcp-upload.json", ["mtu", "--json", "-n", "-P", "tcp", "--service", "pathprobe", "--port", responderPort,
+                                         "--direction", "up", v6], asUser: "nobody")
         try save("reach.json", ["reach", "--json", "--rdp", "--tcp", "9004", "--udp", "9002", "--responder", v4])
         try save("reach-connect.json", ["reach", "--json", "--tcp", "443", v6], asUser: "nobody")
         try save("nic.json", ["nic", "--json"])
@@ -57,6 +72,14 @@ struct ContractLabTests {
         try Lab.sh("ip netns exec \(lab.client) ip link set dev eth0 mtu 1400")
         try save("profile-after.json", ["profile", "--json", "-n", "--rdp", v4])
         try save("diff.json", ["diff", "--json", "\(dir)/profile-before.json", "\(dir)/profile-after.json"], expecting: [0, 1])
+        // bulk --mode mtu --protocol tcp against serve: its records follow the mtu schema too.
+        let tcpInput = "\(dir)/targets-tcp.txt"
+        try "\(v4)\n\(v6)\n".write(toFile: tcpInput, atomically: true, encoding: .utf8)
+        let tcpRecords = "\(dir)/bulk-mtu-tcp.jsonl"
+        let tcpBulk = Lab.pathprobe(["bulk", "--mode", "mtu", "--protocol", "tcp", "--service", "pathprobe", "--port", responderPort,
+                                     "-f", tcpInput, "-o", tcpRecords, "--quiet"], in: lab.client)
+        #expect(tcpBulk.status == 0, "bulk --mode mtu --protocol tcp: \(tcpBulk.stderr)")
+        files.append(tcpRecords)
         _ = lab.stopServe(serveLog)
         // rdp: xrdp and the RD Gateway emulator beside the lab's services, on ports of their own.
         if RDPLab.skipReason == nil {

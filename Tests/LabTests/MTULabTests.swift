@@ -178,7 +178,7 @@ struct MTULabTests {
         (["mtu", "--min", "1000", "fd00:3::2"], "outside 1280-65535"),
         (["mtu", "no-such-host.invalid"], "unknown host"),
         (["mtu", "-6", "10.0.3.2"], "not an IPv6"),
-        (["mtu", "--protocol", "tcp", "10.0.3.2"], "protocol"),
+        (["mtu", "--protocol", "sctp", "10.0.3.2"], "protocol"),
         (["mtu", "192.0.2.1"], "no route"),
     ])
     func badInputIsOneLineAndExitTwo(_ args: [String], _ expected: String) throws {

@@ -42,6 +42,18 @@ import Testing
         }
     }
 
+    /// A target whose port unreachable comes from another of its addresses (Linux, for an address
+    /// on a `local` route, as the bulk lab's ranges): the forward check still counts, at once.
+    @Test(arguments: [AddressFamily.ipv4, .ipv6])
+    func portUnreachableFromAnotherAddressOfTheTarget(_ family: AddressFamily) {
+        var p = Self.path(family, holeAfter: 3)
+        p.portUnreachableSource = family == .ipv4 ? IPAddress("10.0.4.3")! : IPAddress("fd00:4::3")!
+        let (m, r, ms) = run(p)
+        #expect(r.pathMTU == 1400 && r.blackHole && !m.returnPathLimit)
+        #expect(r.blackHoleHop?.ttl == 3)
+        #expect(ms < 1_000, "no waiting for an answer that was there: \(ms) ms")
+    }
+
     /// Issue 13's lab case in virtual time: 20 runs back to back, each right after another tool spent
     /// every router's budget (and one that keeps spending it during the run): the hop is right or
     /// null, never another one.

@@ -15,14 +15,14 @@ import Testing
     @Test func retriesReachEveryProbeOfAProfile() throws {
         let arguments = try ProfileArguments.parse(["-c", "5", "--tcp", "443", "--udp", "53", "--responder"])
         let setup = try ProfileSetup.prepare(Self.target(), arguments, local: ProfileReport.LocalSide())
-        #expect(setup.mtu.measurement.options.retries == 5)
+        #expect(setup.mtu.datagram?.options.retries == 5)
         let reach = try #require(setup.reach)
         #expect(reach.reach.options.tcpAttempts == 5 && reach.reach.options.udpAttempts == 5)
         #expect(reach.responder?.options.retries == 5)
         #expect(setup.measurements.count == 3)
 
         let defaults = try ProfileSetup.prepare(Self.target(), try ProfileArguments.parse(["--tcp", "443"]), local: ProfileReport.LocalSide())
-        #expect(defaults.mtu.measurement.options.retries == MTUArguments.defaultRetries)
+        #expect(defaults.mtu.datagram?.options.retries == MTUArguments.defaultRetries)
         #expect(defaults.reach?.reach.options.tcpAttempts == ReachArguments.defaultRetries)
     }
 
@@ -35,7 +35,9 @@ import Testing
         let profile = try BulkModeKind.profile.make(arguments, traceHops: false, sizesPerRound: nil)
         let job = try #require(try profile.makeMeasurement(for: target, egress: cache) as? BulkJob)
         let pair = try #require(job.measurement as? MeasurementPair)
-        let mtu = try #require(pair.first as? PathMTUMeasurement)
+        // The path MTU search is followed by the TCP step on an open port of the list.
+        let follow = try #require(pair.first as? FollowUpMeasurement)
+        let mtu = try #require(follow.first as? PathMTUMeasurement)
         let reach = try #require(pair.second as? ReachMeasurement)
         #expect(mtu.options.retries == 4 && mtu.options.timeoutMs == 500)
         #expect(reach.options.tcpAttempts == 4 && reach.options.udpAttempts == 4 && reach.options.timeoutMs == 500)
@@ -72,7 +74,8 @@ import Testing
         #expect(throws: (any Error).self) { try ProbeArguments.parse(["--timeout", "0"]) }
         #expect(throws: (any Error).self) { try ReachArguments.parse(["--tcp", "0"]) }
         #expect(throws: (any Error).self) { try ReachArguments.parse(["--responder-port", "0"]) }
-        #expect(throws: (any Error).self) { try MTUArguments.parse(["--protocol", "tcp"]) }
+        #expect(throws: (any Error).self) { try MTUArguments.parse(["--protocol", "sctp"]) }
+        #expect(throws: (any Error).self) { try MTUArguments.parse(["--direction", "up"]) }
         #expect((try? ReachArguments.parse(["--rdp", "--udp", "500"]))?.ports.udp == [500, 3391, 3389])
         #expect(throws: PathProbeError.self) { try BulkModeKind.mtu.make(try ProfileArguments.parse(["--tcp", "443"]), traceHops: false, sizesPerRound: nil) }
     }

@@ -473,6 +473,10 @@ public final class PathMTUMeasurement: Measurement {
         return max(options.locateConfirmations, rounds)
     }
 
+    static func isPortUnreachable(type: UInt8, code: UInt8, family: AddressFamily) -> Bool {
+        family == .ipv4 ? (type == 3 && code == 3) : (type == 1 && code == 4)
+    }
+
     /// The smallest UDP probe: IP and UDP headers and pathprobe's probe header.
     private var udpControlSize: Int { max(controlSize, PathMTUOptions.smallestProbe(options.destination.family)) }
 
@@ -491,7 +495,12 @@ public final class PathMTUMeasurement: Measurement {
         if r.tag & Self.destinationBit != 0 {
             var reached = false
             switch r.outcome {
-            case let .unreachable(_, _, from), let .udpReply(from, _): reached = from == options.destination
+            case let .udpReply(from, _): reached = from == options.destination
+            case let .unreachable(type, code, from):
+                // A port unreachable is only ever sent by the host the port is closed on; Linux sends
+                // it from the address of its route back when the target address is not on an
+                // interface (a `local` route, an anycast address): it counts as the target's.
+                reached = from == options.destination || Self.isPortUnreachable(type: type, code: code, family: options.destination.family)
             case let .packetTooBig(mtu, from): packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
             default: break
             }

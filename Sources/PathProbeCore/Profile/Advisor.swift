@@ -42,10 +42,15 @@ public enum Advisor {
         guard f.blackHole, let mtu = f.pathMTU else { return [] }
         var where_ = ""
         if let hop = f.blackHoleHop { where_ = " after hop \(hop.ttl) (\(hop.address))" }
+        if let d = f.blackHoleDirection { where_ += " " + d.phrase }
+        var evidence = Evidence().with(MTUKey.pathMTU, mtu).with(MTUKey.blackHoleHop, f.blackHoleHop)
+        if let d = f.blackHoleDirection {
+            evidence = evidence.with(MTUKey.pathMTUUp, f.pathMTUUp).with(MTUKey.pathMTUDown, f.pathMTUDown).with(MTUKey.blackHoleDirection, d)
+        }
         return [Finding(
             id: "pmtu-black-hole", severity: .critical,
             message: "Packets above \(mtu) bytes are dropped\(where_) and no ICMP says so: PMTU discovery cannot work on this path",
-            evidence: Evidence().with(MTUKey.pathMTU, mtu).with(MTUKey.blackHoleHop, f.blackHoleHop))]
+            evidence: evidence)]
     }
 
     /// The path MTU is smaller than the egress interface's in a way worth a word: not on loopback,
@@ -158,7 +163,8 @@ public enum Advisor {
         let ipv = f.family == .ipv4 ? "ipv4" : "ipv6"
         return [Recommendation(
             id: "interface-mtu", value: String(mtu),
-            reason: "\(name) sends \(local)-byte packets but the path carries \(mtu)" + (f.blackHole ? " and drops larger ones silently" : ""),
+            reason: "\(name) sends \(local)-byte packets but the path carries \(mtu)" + (f.smallerDirection.map { " \($0.phrase)" } ?? "")
+                + (f.blackHole ? " and drops larger ones silently" : ""),
             linux: linux,
             windows: ["netsh interface \(ipv) set subinterface \"<interface>\" mtu=\(mtu) store=persistent"])]
     }

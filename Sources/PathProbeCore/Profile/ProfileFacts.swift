@@ -8,6 +8,10 @@ public struct ProfileFacts: Sendable {
     public var pathMTU: Int?
     public var blackHole = false
     public var blackHoleHop: PathMTUResult.HopRef? = nil
+    /// Per direction (TCP measures both; `pathMTU` is the smaller) and where the black hole is.
+    public var pathMTUUp: Int? = nil
+    public var pathMTUDown: Int? = nil
+    public var blackHoleDirection: PathMTUResult.Direction? = nil
 
     // Local side (`pathprobe nic` / `route`)
     public var egressInterface: String?
@@ -63,6 +67,15 @@ public struct ProfileFacts: Sendable {
     }
 
     public init(family: AddressFamily) { self.family = family }
+
+    /// The direction that sets `pathMTU` when the two differ (nil: equal, or not measured per direction).
+    var smallerDirection: PathMTUResult.Direction? {
+        guard let up = pathMTUUp, let down = pathMTUDown, up != down else {
+            if pathMTUUp == nil, let down = pathMTUDown, down == pathMTU { return .down }
+            return nil
+        }
+        return up < down ? .up : .down
+    }
 
     var isTunnel: Bool {
         guard let k = egressKind else { return false }

@@ -99,6 +99,9 @@ public struct ProfileReport: LineNumbered, Sendable {
             f.pathMTU = mtu.pathMTU
             f.blackHole = mtu.blackHole
             f.blackHoleHop = mtu.blackHoleHop
+            f.pathMTUUp = mtu.pathMTUUp
+            f.pathMTUDown = mtu.pathMTUDown
+            f.blackHoleDirection = mtu.blackHoleDirection
         }
         if let i = local.interface {
             f.egressInterface = i.name

@@ -44,7 +44,9 @@ extension ProfileReport {
         out += "| address | `\(address)` (\(family.rawValue)) |\n"
         out += "| measured | \(startedAt) |\n"
         if let p = mtu.pathMTU {
-            out += "| path MTU | **\(p)** (MSS \(family.mss(forMTU: p))) |\n"
+            let directions = mtu.probeProtocol == .tcp
+                ? "; up \(mtu.pathMTUUp.map(String.init) ?? "-"), down \(mtu.pathMTUDown.map(String.init) ?? "-"), tcp port \(mtu.port ?? 0)" : ""
+            out += "| path MTU | **\(p)** (MSS \(family.mss(forMTU: p))\(directions)) |\n"
         } else {
             out += "| path MTU | \(mtu.status) |\n"
         }

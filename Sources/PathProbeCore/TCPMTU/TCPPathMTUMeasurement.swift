@@ -80,6 +80,8 @@ public final class TCPPathMTUMeasurement: Measurement {
         var nextPoll: Nanoseconds? = nil
         var pollInterval: Nanoseconds = 1_000_000
         var finalCheck = false
+        /// The server closed before the probe could be judged (the first download round waits for the reference).
+        var closedByPeer = false
     }
     private var probes: [ConnectionID: Probe] = [:]
     /// Connections waiting for a slot (`maxHandshakes`): a slot is held from connect until the server
@@ -214,7 +216,7 @@ public final class TCPPathMTUMeasurement: Measurement {
     /// the round's longest first-byte delay (or the reference's) and a quarter again, plus the flight's
     /// own length and an RTT-based margin.
     private func downJudgeTime(_ p: Probe) -> Nanoseconds? {
-        guard let written = p.payloadAt, let st = down else { return nil }
+        guard referenceDone, let written = p.payloadAt, let st = down else { return nil }
         let ceiling = written + .fromMs(options.timeoutMs)
         let f = flight ?? Flight(bytes: 0, firstDelay: 0, lastDelay: 0)
         if st.controlFailed { return min(ceiling, written + 2 * f.lastDelay + margin) }
@@ -323,6 +325,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             timestamps = info.timestamps
             startPayload(id, &s)
             // Upload alone starts at once; with both, it waits for the download search (startUp).
+            // The first download round overlaps the reference's flight (payloadSent starts it).
             if !options.directions.down { startUp(&s) }
         case .down, .control:
             if p.role == .down, info.advertisedMSS > 0, info.advertisedMSS < p.expected {
@@ -383,6 +386,9 @@ public final class TCPPathMTUMeasurement: Measurement {
             p.deadline = now + margin
         }
         probes[id] = p
+        // Once the reference's request is out (RDP: after its negotiation selected TLS), the first
+        // download round starts; the reference is its control.
+        if p.role == .reference, options.directions.down { startDown(&s) }
     }
 
     private func received<S: ProbeScheduler>(_ id: ConnectionID, _ bytes: [UInt8], _ info: TCPInfo, _ time: Nanoseconds, _ s: inout S) {
@@ -424,6 +430,10 @@ public final class TCPPathMTUMeasurement: Measurement {
         switch q.role {
         case .reference:
             if q.dialogue.recognised != nil { serviceAnswered = q.dialogue.recognised }
+            if let first = q.firstFlightByteAt, let written = q.payloadAt, let d = down, d.round == 1, !d.controlAnswered {
+                down?.controlAnswered = true
+                noteRoundDelay(first - written)
+            }
             if service == .pathprobe, q.dialogue.flightBytes >= StreamResponderWire.answerHeader + ServiceDialogue.responderFlight {
                 completeReference(id, &s)
             }
@@ -435,6 +445,7 @@ public final class TCPPathMTUMeasurement: Measurement {
                 close(id, &s)
             }
         case .down:
+            if serviceAnswered == nil, let r = q.dialogue.recognised { serviceAnswered = r }
             if q.maxReceiveMSS >= q.expected && q.expected > 0 {
                 // A size that passed came at the server's pace: a sample of its delay under this load
                 // (smaller segments are no sample: they may be a shrinking server's, late).
@@ -486,6 +497,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             if p.firstFlightByteAt == nil { controlFailed(id, &s) }
         case .down:
             probes[id]?.maxReceiveMSS = max(p.maxReceiveMSS, info.receiveMSS)
+            probes[id]?.closedByPeer = true
             judgeDown(id, now: time, force: true, &s)
         case .up:
             probes[id]?.finalCheck = true
@@ -583,17 +595,23 @@ public final class TCPPathMTUMeasurement: Measurement {
         }
         guard options.directions.down else { finishIfDone(&s); return }
         if !reachable { finishIfDone(&s); return }
-        var state = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
-                                                      knownGood: options.minSize, confirmations: options.retries))
+        // The first round, opened when the reference connected, may already hold passes.
+        var state = down ?? DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
+                                                              knownGood: options.minSize, confirmations: options.retries))
+        let passed = state.search.largestPassed
+        let evidence = max(downEvidence, passed)
         let math = defaultMath
-        if let f = flight, f.bytes >= math.payload(forPacket: options.minSize + 1) || downEvidence > options.minSize {
+        // The reference may have ended early (the search was done without it): its flight so far.
+        let flightBytes = flight?.bytes ?? 0
+        if flightBytes >= math.payload(forPacket: options.minSize + 1) || evidence > options.minSize {
             // The largest size whose full segment the flight fills.
-            let testable = max(math.packet(forPayload: f.bytes), downEvidence)
-            if testable < options.maxSize {
+            let testable = max(math.packet(forPayload: flightBytes), evidence)
+            if testable < state.search.maxSize {
                 state.search = SizeSearch(minSize: options.minSize, maxSize: testable, knownGood: options.minSize,
                                           confirmations: options.retries)
+                if passed > options.minSize { state.search.record(size: passed, .passed) }
                 state.limit = testable
-                state.limitReason = "the server's answer (\(f.bytes) bytes) is too small to test larger packets"
+                state.limitReason = "the server's answer (\(flightBytes) bytes) is too small to test larger packets"
             }
         } else {
             state.done = true
@@ -601,9 +619,44 @@ public final class TCPPathMTUMeasurement: Measurement {
                 "the server's answer (\($0.bytes) bytes) is too small to test packets above \(options.minSize) bytes"
             } ?? "the server sent nothing after the \(service.rawValue) request: no flight to measure with"
         }
-        if downEvidence > 0 { state.search.record(size: min(downEvidence, state.search.maxSize), .passed) }
+        if downEvidence > 0, !state.done { state.search.record(size: min(downEvidence, state.search.maxSize), .passed) }
         down = state
-        if !state.done { startRound(.down, &s) } else { startUp(&s); finishIfDone(&s) }
+        // The first round is judged now that the flight is known. Sizes whose full segment the flight
+        // cannot fill were no tests at all: withdrawn, not failures.
+        let testable = state.done ? 0 : state.search.maxSize
+        let unfit = queued.filter { $0.role == .down && $0.size > testable }.count
+        queued.removeAll { $0.role == .down && $0.size > testable }
+        down?.outstanding -= unfit
+        for id in probes.keys.sorted(by: { $0.raw < $1.raw }) {
+            guard let q = probes[id], q.role == .down else { continue }
+            if q.size > testable { withdraw(id, &s) } else { judgeDown(id, now: s.now, force: q.closedByPeer, &s) }
+        }
+        afterJudgement(.down, &s)
+    }
+
+    /// The download search's first round, as soon as the reference is connected: it overlaps the
+    /// reference's flight, and the reference (at the smallest size) is its control. Passes count at
+    /// once; everything else is judged when the reference is complete (the flight's size decides
+    /// which sizes were tests at all).
+    private func startDown<S: ProbeScheduler>(_ s: inout S) {
+        guard down == nil else { return }
+        down = DirectionState(search: SizeSearch(minSize: options.minSize, maxSize: options.maxSize,
+                                                 knownGood: options.minSize, confirmations: options.retries))
+        startRound(.down, &s)
+    }
+
+    /// Closes a first-round download probe whose size the flight could not test.
+    private func withdraw<S: ProbeScheduler>(_ id: ConnectionID, _ s: inout S) {
+        close(id, &s)
+        down?.outstanding -= 1
+    }
+
+    /// Ends the reference early once the download search is done without it (the largest size passed:
+    /// the flight's size no longer matters).
+    private func referenceNotNeeded<S: ProbeScheduler>(_ s: inout S) {
+        guard !referenceDone, down?.search.isDone == true,
+              let id = probes.first(where: { $0.value.role == .reference && $0.value.payloadAt != nil })?.key else { return }
+        completeReference(id, &s)
     }
 
     // MARK: rounds
@@ -618,9 +671,12 @@ public final class TCPPathMTUMeasurement: Measurement {
 
     private func startRound<S: ProbeScheduler>(_ role: Role, _ s: inout S) {
         guard let st = state(role), !st.done, st.outstanding == 0 else { return }
-        // Down rounds keep one connection for the control.
-        let count = role == .down ? max(1, options.parallel - 1) : max(1, options.parallel)
-        let sizes = st.search.nextSizes(count: count)
+        // Down rounds keep one connection for the control, but the first (the reference is its control).
+        let first = st.round == 0
+        let count = role == .down && !first ? max(1, options.parallel - 1) : max(1, options.parallel)
+        // The upload's first round looks at the download's answer first: paths are often symmetric.
+        let hint = role == .up ? down.flatMap { $0.search.largestPassed > options.minSize ? $0.search.largestPassed : nil } : nil
+        let sizes = Self.roundSizes(st.search, count: count, first: first, hint: hint)
         if sizes.isEmpty {
             update(role) { $0.done = true }
             finishIfDone(&s)
@@ -634,11 +690,38 @@ public final class TCPPathMTUMeasurement: Measurement {
             state.controlFailed = false
         }
         let round = state(role)!.round
-        if role == .down {
+        if role == .down && !first {
             open(.control, size: max(options.minSize, st.search.largestPassed), round: round, &s)
         }
         // Largest first: they take longest to judge.
         for size in sizes.reversed() { open(role, size: size, round: round, &s) }
+    }
+
+    /// Path MTUs common enough to try first, each with the byte above it: PPPoE's 1492 and the 1400 of
+    /// many VPNs and MSS clamps. A direction whose limit is one of them is then done in two rounds.
+    static let favouredSizes = [1492, 1400]
+
+    /// A round's sizes: SizeSearch's spread; in a direction's first round, half of them spent on the
+    /// `hint` (the other direction's answer) and the favoured sizes, each with the byte above; spare
+    /// connections take a second look at the round's sizes, lowest first (a silence needs
+    /// `retries` of them: two in one round settle a size).
+    static func roundSizes(_ search: SizeSearch, count: Int, first: Bool, hint: Int?) -> [Int] {
+        var sizes: [Int] = []
+        func add(_ v: Int) { if v > search.largestPassed, v >= search.minSize, v <= search.maxSize, !sizes.contains(v) { sizes.append(v) } }
+        if first {
+            for v in (hint.map { [$0] } ?? []) + favouredSizes where sizes.count + 2 <= count / 2 {
+                add(v)
+                add(v + 1)
+            }
+        }
+        for v in search.nextSizes(count: count - sizes.count) { add(v) }
+        if sizes.count < count { for v in search.nextSizes(count: count) where sizes.count < count { add(v) } }
+        sizes.sort()
+        if search.confirmations > 1 {
+            let once = Set(sizes).filter { v in sizes.filter { $0 == v }.count == 1 }
+            for v in once.sorted() where sizes.count < count { sizes.append(v) }
+        }
+        return sizes.sorted()
     }
 
     /// Records a probe's verdict. `capped`: the size could not be tried at all (an MSS limit), so its
@@ -666,6 +749,14 @@ public final class TCPPathMTUMeasurement: Measurement {
     }
 
     private func afterJudgement<S: ProbeScheduler>(_ role: Role, _ s: inout S) {
+        // The first download round waits for the reference (completeReference judges it).
+        if role == .down && !referenceDone { referenceNotNeeded(&s); return }
+        if let st = state(role), st.search.isDone, st.outstanding > 0 {
+            // The answer is known: the round's other connections can show nothing new.
+            for id in probes.keys.sorted(by: { $0.raw < $1.raw }) where probes[id]?.role == role { close(id, &s) }
+            queued.removeAll { $0.role == role }
+            update(role) { $0.outstanding = 0 }
+        }
         guard let st = state(role), st.outstanding <= 0 else { return }
         if st.search.isDone || st.done {
             update(role) { $0.done = true }
@@ -699,6 +790,7 @@ public final class TCPPathMTUMeasurement: Measurement {
             conclude(id, .down, .passed, &s)
             return
         }
+        guard referenceDone else { return }
         if !force {
             guard let at = downJudgeTime(p), now >= at else { return }
         }
@@ -746,6 +838,7 @@ public final class TCPPathMTUMeasurement: Measurement {
     public var result: TCPPathMTUResult {
         var r = TCPPathMTUResult(address: options.destination, port: Int(options.port))
         r.directions = options.directions
+        r.maxProbed = options.maxSize
         r.reachable = reachable
         r.unreachableReason = reachable ? nil : unreachableReason
         r.service = reachable ? service : nil

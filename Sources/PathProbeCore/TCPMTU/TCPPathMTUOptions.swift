@@ -1,4 +1,5 @@
-/// Options of `pathprobe mtu -P tcp` (the TCP path MTU measurement), both directions.
+/// The TCP path MTU measurement's parameters for one target, both directions: the state machine's
+/// input, made from the command line's `MTUArguments` (`tcpParameters`), never parsed on its own.
 public struct TCPPathMTUOptions: Sendable {
     public enum Directions: String, Sendable, CaseIterable {
         case both, up, down
@@ -42,6 +43,9 @@ public struct TCPPathMTUOptions: Sendable {
     }
 
     public static func defaultMinimum(_ family: AddressFamily) -> Int { family == .ipv4 ? 576 : 1280 }
+    /// The smallest size a TCP probe can have: Linux refuses a TCP_MAXSEG below 88 (TCP_MIN_MSS);
+    /// IPv6 links carry at least 1280.
+    public static func smallestSize(_ family: AddressFamily) -> Int { family == .ipv4 ? 88 + 40 : 1280 }
 
     public var resolvedService: TCPService { service ?? TCPService.forPort(port) }
     /// The name in SNI and Host.

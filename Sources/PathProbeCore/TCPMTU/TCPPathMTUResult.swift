@@ -2,9 +2,7 @@
 /// named in docs/tcp-mtu.md: protocol "tcp", port, path_mtu_up, path_mtu_down, path_mtu, black_hole,
 /// black_hole_direction, service, connections).
 public struct TCPPathMTUResult: Sendable, Equatable {
-    public enum Direction: String, Sendable, Equatable {
-        case up, down, both
-    }
+    public typealias Direction = PathMTUResult.Direction
 
     /// A packet-too-big seen through the kernel: the connection's path MTU (tcpi_pmtu) fell below the
     /// size it carried. TCP sockets do not say who sent it.
@@ -62,6 +60,8 @@ public struct TCPPathMTUResult: Sendable, Equatable {
     public var durationMs: Double = 0
     /// Which directions were asked for.
     public var directions: TCPPathMTUOptions.Directions = .both
+    /// Largest size tried (the options' maxSize).
+    public var maxProbed = 0
 
     public init(address: IPAddress, port: Int) {
         self.address = address
@@ -104,4 +104,44 @@ public struct TCPPathMTUResult: Sendable, Equatable {
 
     /// The MSS that fits the smaller direction.
     public var mss: Int? { pathMTU.map { family.mss(forMTU: $0) } }
+}
+
+extension PathMTUResult {
+    /// The `mtu` document of a TCP measurement: `protocol` "tcp", both directions, `path_mtu` the
+    /// smaller. PTBs have no sender (`from` null); one the kernel already held (cached from an earlier
+    /// connection) is a note, not an entry. Every connection counts as a probe sent.
+    public init(tcp r: TCPPathMTUResult) {
+        self.init(address: r.address, family: r.family)
+        probeProtocol = .tcp
+        port = r.port
+        service = r.service
+        socket = "tcp"
+        maxProbed = r.maxProbed
+        rttMs = r.rttMs
+        probesSent = r.connections
+        connections = r.connections
+        durationMs = r.durationMs
+        error = r.reachable ? nil : r.unreachableReason
+        defer { reachable = r.reachable }  // settles `status` and `mss` (no didSet inside an init)
+        guard r.reachable else { return }
+        pathMTUUp = r.up.pathMTU
+        pathMTUDown = r.down.pathMTU
+        pathMTUUpAtLeast = r.up.atLeast
+        pathMTUDownAtLeast = r.down.atLeast
+        blackHole = r.blackHole
+        blackHoleDirection = r.blackHoleDirection
+        var seen = Set<[Int]>()
+        for p in r.packetTooBigs where !p.cached && seen.insert([p.mtu, p.probeSize]).inserted {
+            tcpPacketTooBigs.append(PacketTooBig(from: nil, mtu: p.mtu, probeSize: p.probeSize))
+        }
+        var notes: [String] = []
+        for mtu in Set(r.packetTooBigs.filter(\.cached).map(\.mtu)).sorted() {
+            notes.append("up: the kernel already held a path MTU of \(mtu) for this host (an earlier packet-too-big; ip route flush cache clears it)")
+        }
+        for (name, d, asked) in [("up", r.up, r.directions != .down), ("down", r.down, r.directions != .up)] where asked {
+            if let note = d.note { notes.append("\(name): \(note)") }
+        }
+        self.notes = notes + r.notes
+        pathMTU = r.pathMTU
+    }
 }

@@ -1,6 +1,6 @@
 /// The services the TCP path MTU measurement speaks, so every connection looks like an ordinary
 /// client to the server and makes it answer with a flight larger than one segment.
-public enum TCPService: String, Sendable, Equatable, CaseIterable {
+public enum TCPService: String, Codable, Sendable, Equatable, CaseIterable {
     /// A TLS ClientHello; the answer is the server's certificate flight.
     case tls
     /// RDP's X.224 Connection Request, then (TLS selected) a TLS ClientHello.
@@ -12,12 +12,16 @@ public enum TCPService: String, Sendable, Equatable, CaseIterable {
 
     /// The service a port speaks by convention; TLS for any port not known otherwise (the TCP-only
     /// services this measurement is for are mostly TLS: RD Gateways, HTTPS, VPN portals).
-    public static func forPort(_ port: UInt16) -> TCPService {
+    public static func forPort(_ port: UInt16) -> TCPService { known(port) ?? .tls }
+
+    /// The service a well-known port speaks (nil: any other port, whatever it speaks).
+    public static func known(_ port: UInt16) -> TCPService? {
         switch port {
+        case 443, 8443: return .tls
         case 3389: return .rdp
         case 80, 8000, 8080: return .http
         case ResponderWire.defaultPort: return .pathprobe
-        default: return .tls
+        default: return nil
         }
     }
 }
@@ -66,18 +70,27 @@ struct ServiceDialogue {
         return payload(&rng)
     }
 
-    /// The payload: the probe (exact `length`) or the trigger (natural size).
+    /// An upload probe's message is this much longer than what is written: the server waits for the
+    /// rest and never answers (no certificate flight to sign and send for a probe that only needs
+    /// its segment acknowledged); the connection is closed once the acknowledgement is seen.
+    static let unfinished = 256
+
+    /// The payload: the probe (the first `length` bytes of a message `unfinished` bytes longer) or
+    /// the trigger (a whole message, natural size).
     mutating func payload(_ rng: inout SplitMix64) -> [UInt8] {
         payloadWritten = true
+        let whole = length.map { $0 + Self.unfinished } ?? 0
+        let message: [UInt8]
         switch service {
         case .tls, .rdp:
-            return TLSClientHello.build(serverName: host, length: length ?? 0, random: &rng)
+            message = TLSClientHello.build(serverName: host, length: whole, random: &rng)
         case .http:
-            return HTTPProbeRequest.build(host: host, length: length ?? 0)
+            message = HTTPProbeRequest.build(host: host, length: whole)
         case .pathprobe:
-            if let length { return StreamResponderWire.Request(op: .segment, length: length).encode() }
-            return StreamResponderWire.Request(op: .flight, value: Self.responderFlight).encode()
+            message = length == nil ? StreamResponderWire.Request(op: .flight, value: Self.responderFlight).encode()
+                                    : StreamResponderWire.Request(op: .segment, length: whole).encode()
         }
+        return length.map { Array(message.prefix($0)) } ?? message
     }
 
     /// The shortest payload this service can be sized to (its exact-size probes start here).

@@ -175,7 +175,10 @@ final class ProbeRun: @unchecked Sendable {
         switch job.module.options {
         case let o as MTUProberOptions:
             let setup = try MTUSetup.prepare(t, o.mtu, probe: o.probe, traceHops: traceHops, engine: engine)
-            finish = { (.mtu(setup.finish()), setup.measurement.probesSent) }
+            finish = {
+                let r = setup.finish()  // ICMP / UDP probes, or TCP connections (-P tcp)
+                return (.mtu(r), r.probesSent)
+            }
             return [setup.measurement]
         case let o as ReachProberOptions:
             let setup = try ReachSetup.prepare(t, o.reach, probe: o.probe, engine: engine)

@@ -64,26 +64,47 @@ enum Lab {
         return r.stdout
     }
 
-    /// Runs a program and collects its output.
+    /// Runs a program and collects its output. posix_spawn + poll + waitpid rather than Foundation's
+    /// Process: its waitUntilExit was seen to hang here with the child a zombie nobody reaped (after
+    /// `lab.sh up --windows-server` started its daemons), which hung the whole suite.
     static func run(_ argv: [String], environment: [String: String]? = nil) -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return Run(status: 127, stdout: "", stderr: "\(error)") }
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return Run(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return Run(status: 127, stdout: "", stderr: "pipe: errno \(errno)") }
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // (pipe2 is not imported)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup($0) } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        close(outPipe[1])
+        close(errPipe[1])
+        defer { close(outPipe[0]); close(errPipe[0]) }
+        guard spawned == 0 else { return Run(status: 127, stdout: "", stderr: "\(argv[0]): \(String(cString: strerror(spawned)))") }
+        // Read both pipes together so neither fills up and blocks the child.
+        var collected: [Int32: [UInt8]] = [outPipe[0]: [], errPipe[0]: []]
+        var open: Set<Int32> = [outPipe[0], errPipe[0]]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !open.isEmpty {
+            var fds = open.sorted().map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
+            for f in fds where f.revents != 0 {
+                let n = read(f.fd, &buffer, buffer.count)
+                if n > 0 { collected[f.fd]! += buffer[0..<n] } else if n == 0 || errno != EINTR { open.remove(f.fd) }
+            }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // Exit code, or 128 + the signal that ended it.
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Run(status: code, stdout: String(decoding: collected[outPipe[0]]!, as: UTF8.self),
+                   stderr: String(decoding: collected[errPipe[0]]!, as: UTF8.self))
     }
 
     /// Runs pathprobe inside network namespace `namespace` (nil: the test's own namespace).

@@ -40,6 +40,9 @@ struct SimulatedPath {
     /// Whether the target answers UDP to a closed port (port unreachable); Windows' firewall does not.
     var destinationAnswersUDP = true
 
+    /// The address the target's port unreachable comes from when not the target's own (Linux, for
+    /// an address on a `local` route: the source of its route back).
+    var portUnreachableSource: IPAddress? = nil
     var family: AddressFamily { destination.family }
 
     static func lab(_ family: AddressFamily = .ipv4, mtus: [Int] = [1500, 1500, 1500]) -> SimulatedPath {
@@ -164,7 +167,7 @@ struct SimulatedRunner: ProbeScheduler {
         case .udp:
             guard path.destinationAnswersUDP, errorAllowed(from: path.destination), !lost() else { return (.timeout, 0, -1) }
             let (t, c): (UInt8, UInt8) = path.family == .ipv4 ? (3, 3) : (1, 4)
-            return (.unreachable(type: t, code: c, from: path.destination), hops, replyTTL)
+            return (.unreachable(type: t, code: c, from: path.portUnreachableSource ?? path.destination), hops, replyTTL)
         case .tcpSyn:
             return (.timeout, 0, -1)
         }

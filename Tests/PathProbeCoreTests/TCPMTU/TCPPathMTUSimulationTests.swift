@@ -231,7 +231,8 @@ import Testing
         // On a clean path every connection's ClientHello (after the confirm) reaches the server whole.
         let clean = measure(path(family) { $0.service = .rdp; $0.flightBytes = 3565 })
         #expect(clean.result.pathMTU == 1500)
-        #expect(clean.runner.completeRequests == clean.result.connections)
+        // Upload probes write an unfinished request: the server answers the others only.
+        #expect(clean.runner.completeRequests > 0 && clean.runner.completeRequests < clean.result.connections)
     }
 
     @Test func rdpWithStandardSecurityHasNoFlight() {
