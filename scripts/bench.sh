@@ -297,18 +297,22 @@ skipped() { echo "bench.sh: no row for $1: $2" >&2; }
 subcommands=$("$bin" --help | awk '/^SUBCOMMANDS:/ { s = 1; next } s && /^  [a-z]/ { print $1 }')
 has_sub() { grep -qx "$1" <<< "$subcommands"; }
 
-# TCP path MTU, both directions: scripts/bench-tcp-mtu.sh (its own lab) prints Markdown rows of this
-# table's six columns; every one must carry a number.
+# TCP path MTU, both directions: scripts/bench-tcp-mtu.sh (its own lab: a download black hole) prints
+# rows of three cells (what, figure, note); each becomes a row here, and every one must carry a number.
+# --short: its own runs only, without the peer tools.
 if [[ -x "$root/scripts/bench-tcp-mtu.sh" ]]; then
-    note "TCP path MTU (scripts/bench-tcp-mtu.sh)"
-    PATHPROBE_BIN=$bin "$root/scripts/bench-tcp-mtu.sh" $( (( short )) && echo --short) > "$tmp/tcpmtu.md" \
+    note "TCP path MTU (scripts/bench-tcp-mtu.sh --reps $reps$( (( short )) && echo ' --no-peers'))"
+    PATHPROBE=$bin "$root/scripts/bench-tcp-mtu.sh" --reps "$reps" $( (( short )) && echo --no-peers) > "$tmp/tcpmtu.md" \
         || fail "scripts/bench-tcp-mtu.sh: exit $?"
-    grep -q '^| ' "$tmp/tcpmtu.md" || fail "scripts/bench-tcp-mtu.sh printed no row"
-    while IFS= read -r line; do
-        [[ "$line" == "| "* && "$line" != "|---"* && "$line" != "| case "* ]] || continue
-        grep -q '[0-9]' <<< "$line" || fail "scripts/bench-tcp-mtu.sh: a row without a number: $line"
-        rows+=("$line")
-    done < "$tmp/tcpmtu.md"
+    first=1
+    while IFS='|' read -r _ what figure answer _; do
+        [[ -n "${what// /}" ]] || continue
+        grep -q '[0-9]' <<< "$figure" || fail "scripts/bench-tcp-mtu.sh: a row without a number: $what | $figure"
+        label=""; (( first )) && label="TCP path MTU, both directions, through a download black hole (scripts/bench-tcp-mtu.sh)"
+        first=0
+        row "$label" "$(sed 's/^ *//; s/ *$//' <<< "$what")" "$(sed 's/^ *//; s/ *$//' <<< "$figure")" "$(sed 's/^ *//; s/ *$//' <<< "$answer")" "" ""
+    done < <(grep '^| ' "$tmp/tcpmtu.md" | grep -v '^|---')
+    (( ! first )) || fail "scripts/bench-tcp-mtu.sh printed no row"
 else
     skipped "TCP path MTU" "scripts/bench-tcp-mtu.sh is not in this checkout"
 fi
