@@ -290,22 +290,94 @@ if (( ! short )); then
     done < "$tmp/micro.tsv"
 fi
 
-# --- 6. features not on this branch yet --------------------------------------------------------------
-# pending LABEL COMMAND TEST...: "not built yet" while TEST fails. Once the feature exists, this
-# fails the run until a real measurement replaces the line (see docs/benchmarks.md, "Adding a row").
+# --- 6. TCP path MTU, Remote Desktop, the exporter ---------------------------------------------------
+# A row only for what this checkout can measure; otherwise why not goes to stderr (never a row without
+# its number).
+skipped() { echo "bench.sh: no row for $1: $2" >&2; }
 subcommands=$("$bin" --help | awk '/^SUBCOMMANDS:/ { s = 1; next } s && /^  [a-z]/ { print $1 }')
-pending() {
-    local label=$1 cmd=$2; shift 2
-    if "$@"; then die 1 "$cmd exists on this branch: replace its 'not built yet' row with a measurement (scripts/bench.sh, section 6)"; fi
-    row "$label" "$cmd" "not built yet" "" "" ""
-}
-has_tcp_mtu() { local o; o=$("$bin" mtu -P tcp 2>&1 || true); ! grep -q "invalid for" <<< "$o"; }
 has_sub() { grep -qx "$1" <<< "$subcommands"; }
-pending "TCP path MTU, both directions, vs a TLS handshake's" "pathprobe mtu -P tcp" has_tcp_mtu
-pending "Remote Desktop path check" "pathprobe rdp" has_sub rdp
-pending "exporter under load (scrapes/s, RSS)" "pathprobe exporter" has_sub exporter
+
+# TCP path MTU, both directions: scripts/bench-tcp-mtu.sh (its own lab: a download black hole) prints
+# rows of three cells (what, figure, note); each becomes a row here, and every one must carry a number.
+# --short: its own runs only, without the peer tools.
+if [[ -x "$root/scripts/bench-tcp-mtu.sh" ]]; then
+    note "TCP path MTU (scripts/bench-tcp-mtu.sh --reps $reps$( (( short )) && echo ' --no-peers'))"
+    PATHPROBE=$bin "$root/scripts/bench-tcp-mtu.sh" --reps "$reps" $( (( short )) && echo --no-peers) > "$tmp/tcpmtu.md" \
+        || fail "scripts/bench-tcp-mtu.sh: exit $?"
+    first=1
+    while IFS='|' read -r _ what figure answer _; do
+        [[ -n "${what// /}" ]] || continue
+        grep -q '[0-9]' <<< "$figure" || fail "scripts/bench-tcp-mtu.sh: a row without a number: $what | $figure"
+        label=""; (( first )) && label="TCP path MTU, both directions, through a download black hole (scripts/bench-tcp-mtu.sh)"
+        first=0
+        row "$label" "$(sed 's/^ *//; s/ *$//' <<< "$what")" "$(sed 's/^ *//; s/ *$//' <<< "$figure")" "$(sed 's/^ *//; s/ *$//' <<< "$answer")" "" ""
+    done < <(grep '^| ' "$tmp/tcpmtu.md" | grep -v '^|---')
+    (( ! first )) || fail "scripts/bench-tcp-mtu.sh printed no row"
+else
+    skipped "TCP path MTU" "scripts/bench-tcp-mtu.sh is not in this checkout"
+fi
+
+# pathprobe rdp against xrdp in the lab's server namespace (scripts/lab-rdp.sh), beside FreeRDP's
+# connection (+auth-only: negotiation, TLS, the RDP connection sequence) to the same server.
+if ! has_sub rdp; then
+    skipped "pathprobe rdp" "this pathprobe has no rdp subcommand"
+elif ! command -v xrdp >/dev/null || ! command -v xfreerdp >/dev/null || ! command -v xvfb-run >/dev/null; then
+    skipped "pathprobe rdp" "xrdp, xfreerdp or xvfb-run is missing (scripts/install-deps.sh)"
+else
+    note "pathprobe rdp against xrdp, beside FreeRDP"
+    "$root/scripts/lab-rdp.sh" certs "$tmp/rdp" rdp.lab.test --ip 10.0.3.2 --bits 2048 >/dev/null 2>&1 || fail "lab-rdp.sh certs"
+    xrdp_pid=$("$root/scripts/lab-rdp.sh" xrdp-start "${prefix}s" "$tmp/rdp" negotiate 3390) || fail "lab-rdp.sh xrdp-start"
+    rd_t=() fr_t=()
+    for ((r = 0; r < reps; r++)); do
+        s=$(now)
+        inns "$bin" rdp --json --port 3390 --no-udp 10.0.3.2 > "$tmp/rdp.json" || fail "pathprobe rdp 10.0.3.2: exit $?"
+        rd_t+=("$(since "$s")")
+        rd_answer="TLS $(json_field "$tmp/rdp.json" tls.state), path MTU $(json_field "$tmp/rdp.json" mtu.path_mtu)"
+        line=$("$root/scripts/lab-rdp.sh" freerdp "$C" 10.0.3.2:3390 30) || fail "FreeRDP did not connect to xrdp: $line"
+        fr_t+=("$(sed -n 's/.*seconds=//p' <<< "$line")")
+    done
+    "$root/scripts/lab-rdp.sh" stop "$xrdp_pid" >/dev/null 2>&1 || true
+    RD=$(best_min "${rd_t[@]}"); FR=$(best_min "${fr_t[@]}")
+    row "Remote Desktop path check against xrdp in the lab, wall (best of $reps)" "**pathprobe rdp --port 3390 --no-udp**" "**$RD s**" \
+        "$rd_answer" "$(ratio "$RD" "$FR") x FreeRDP" "$(check rdp_vs_freerdp "$(ratio "$RD" "$FR")"); $(target "<= 3 s" "$RD" 3.001)"
+    row "" "xfreerdp +auth-only (connects, TLS, RDP connection sequence)" "$FR s" "connected" "1.00" ""
+fi
+
+# The exporter under load: scripts/bench-exporter.sh (a real Prometheus scraping it in a lab of its
+# own) prints its own table; the row here takes its scrape p99 beside the scrape timeout. Full run only.
+if (( short )); then
+    skipped "the exporter under load" "full run only (scripts/bench-exporter.sh takes minutes)"
+elif [[ ! -x "$root/scripts/bench-exporter.sh" ]]; then
+    skipped "the exporter under load" "scripts/bench-exporter.sh is not in this checkout"
+elif ! command -v prometheus >/dev/null; then
+    skipped "the exporter under load" "prometheus is missing (scripts/install-deps.sh)"
+else
+    note "the exporter under load: release build of pathprobe-exporter, then scripts/bench-exporter.sh 1000 targets, 2 minutes"
+    swift build -c release --package-path "$root/Benchmarks" --scratch-path "$scratch" --product pathprobe-exporter >&2 \
+        || die 3 "release build of pathprobe-exporter failed"
+    PATHPROBE_EXPORTER_BIN=$scratch/release/pathprobe-exporter "$root/scripts/bench-exporter.sh" 1000 2 > "$tmp/exporter.md" \
+        || fail "scripts/bench-exporter.sh: exit $?"
+    ex=$(grep '^| [0-9]' "$tmp/exporter.md" | tail -1)
+    [[ -n "$ex" ]] || fail "scripts/bench-exporter.sh printed no figures"
+    IFS='|' read -r _ ex_n ex_iv ex_scrapes ex_up ex_p50 ex_p99 ex_max _ ex_right _ _ _ ex_cpu ex_rss _ <<< "$ex"
+    trim() { sed 's/^ *//; s/ *$//' <<< "$1"; }
+    ex_n=$(trim "$ex_n"); ex_iv=$(trim "$ex_iv"); ex_scrapes=$(trim "$ex_scrapes"); ex_up=$(trim "$ex_up"); ex_p50=$(trim "$ex_p50")
+    ex_max=$(trim "$ex_max"); ex_right=$(trim "$ex_right"); ex_cpu=$(trim "$ex_cpu"); ex_rss=$(trim "$ex_rss")
+    ex_p99=$(awk '{ print $1 }' <<< "$ex_p99"); ex_timeout=$(awk -F/ '{ print $2 }' <<< "$ex_iv" | tr -dc '0-9.')
+    [[ "$ex_p99" =~ ^[0-9.]+$ && -n "$ex_timeout" ]] || fail "scripts/bench-exporter.sh: no scrape p99 or timeout in: $ex"
+    row "exporter under load: $ex_n lab targets, Prometheus scraping every $ex_iv (interval / timeout), 2 minutes" \
+        "**pathprobe-exporter**" "**scrape p99 $ex_p99 s**, p50 $ex_p50, max $ex_max; CPU $ex_cpu; RSS $ex_rss" \
+        "up $ex_up over $ex_scrapes scrapes; path MTU and black hole right for $ex_right" "$(ratio "$ex_p99" "$ex_timeout") x scrape timeout" \
+        "$(check exporter_p99_vs_timeout "$(ratio "$ex_p99" "$ex_timeout")")"
+fi
 
 # --- the table ---------------------------------------------------------------------------------------
+# Every row that names a tool carries a number in its figure column: never a `?`, never an empty cell.
+for line in "${rows[@]}"; do
+    IFS='|' read -r _ _ tool figure _ <<< "$line"
+    [[ -z "${tool// /}" ]] && continue
+    [[ "$figure" =~ [0-9] && "$figure" != *'?'* ]] || fail "a row without its number:$tool:$figure"
+done
 total=$(since "$started")
 {
     echo "pathprobe $("$bin" --version 2>/dev/null || echo 'version unknown') ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'no git')), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r); scripts/bench.sh$( (( short )) && echo ' --short'): ${total%.*} s"

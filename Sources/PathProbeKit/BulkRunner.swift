@@ -14,9 +14,16 @@ public enum BulkOutputFormat: Sendable {
 
 public struct BulkRunOptions: Sendable {
     /// Targets in flight at once (--concurrency).
-    public var concurrency = 1000
+    public var concurrency = BulkRunOptions.defaultConcurrency
+    /// --concurrency's default: enough targets in flight that those waiting out a silent probe
+    /// (black holes) leave the engine's packet rate busy with the others.
+    public static let defaultConcurrency = 2000
     /// Engine settings; `rate` is the global probe budget (--rate).
-    public var engine = EngineOptions(rate: 50_000)
+    public var engine = EngineOptions(rate: BulkRunOptions.defaultRate)
+    /// --rate's default in bulk: above what one engine sends on a small machine (~50,000/s on 2
+    /// cores), so the run goes at the engine's pace; a cap on faster ones. 10,000 targets in mtu mode
+    /// take ~80,000 probes.
+    public static let defaultRate: Double = 100_000
     public var format = BulkOutputFormat.jsonLines
     /// -o FILE; nil writes records to standard output.
     public var outputPath: String? = nil
@@ -99,7 +106,7 @@ public final class BulkRunner {
     private var engine: ProbeEngine! = nil
     private var output: BulkOutput! = nil
     private var resolver: BulkResolver? = nil
-    private let egress = RouteLookup.Cache()
+    private let egress = { let c = RouteLookup.Cache(); c.sharesRecent = false; return c }()
     private var seen = BulkSeenSet()
     private var familyProblem: [AddressFamily: PathProbeError] = [:]
     private var socketName: [AddressFamily: String] = [:]

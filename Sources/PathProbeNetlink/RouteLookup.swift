@@ -40,6 +40,10 @@ public enum RouteLookup {
         private var opened: NetlinkSocket?
         private var links: [Int: LinkRecord] = [:]
         private var indexByName: [String: Int] = [:]
+        /// Share lookups with the process's recent egress table (a later lookup of the same address
+        /// in the next second is free). Bulk looks every target up once: it turns this off, and the
+        /// table (16,384 entries, copied when full) no longer grows the run's memory.
+        public var sharesRecent = true
 
         public init() {}
 
@@ -54,9 +58,9 @@ public enum RouteLookup {
         }
 
         public func lookup(to address: IPAddress, interface: String? = nil) throws -> Egress {
-            if let recent = RecentEgress.shared.find(address, interface) { return recent }
+            if sharesRecent, let recent = RecentEgress.shared.find(address, interface) { return recent }
             let egress = try query(address, interface)
-            RecentEgress.shared.keep(egress, interface)
+            if sharesRecent { RecentEgress.shared.keep(egress, interface) }
             return egress
         }
 
@@ -79,7 +83,7 @@ public enum RouteLookup {
             let socket = try self.socket
             let oif = try interface.map { try socket.interfaceIndex(named: $0) }
             let found = try socket.routeInfo(address, destination: target, outputInterface: oif)
-            RecentEgress.shared.keep(found.egress, interface)
+            if sharesRecent { RecentEgress.shared.keep(found.egress, interface) }
             return found
         }
 

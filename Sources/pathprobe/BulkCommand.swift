@@ -62,7 +62,7 @@ struct BulkCommand: ParsableCommand {
     var mode: BulkModeKind = .mtu
 
     @Option(help: "Targets measured at the same time.")
-    var concurrency: Int = 1000
+    var concurrency: Int = BulkRunOptions.defaultConcurrency
 
     @Option(name: .customShort("o"), help: ArgumentHelp("Write records to this file (default: standard output).", valueName: "file"))
     var outputFile: String?
@@ -104,7 +104,7 @@ struct BulkCommand: ParsableCommand {
         let probe = measurement.probe
         var options = BulkRunOptions()
         options.concurrency = concurrency
-        options.engine = engineOptions(probe, defaultRate: 50_000)
+        options.engine = engineOptions(probe, defaultRate: BulkRunOptions.defaultRate)
         options.format = csv ? .csv : .jsonLines
         options.outputPath = outputFile
         options.resume = resume

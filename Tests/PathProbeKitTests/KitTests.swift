@@ -80,15 +80,45 @@ import Testing
         #expect(throws: PathProbeError.self) { try BulkModeKind.mtu.make(try ProfileArguments.parse(["--tcp", "443"]), traceHops: false, sizesPerRound: nil) }
     }
 
+    /// A measured black hole (1400, at hop 2) as bulk --mode mtu records it.
+    static func blackHoleResult(target: String, line: Int) -> PathMTUResult {
+        var r = PathMTUResult(address: IPAddress("10.72.128.5")!, family: .ipv4)
+        r.target = target
+        r.line = line
+        r.reachable = true
+        r.pathMTU = 1400
+        r.blackHole = true
+        r.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
+        return r
+    }
+
+    /// bulk --mode mtu writes CSV from the typed result: the same cells as from the record's JSON.
+    @Test func mtuTypedCSVIsTheJSONsCells() throws {
+        let mode = try BulkModeKind.mtu.make(try ProfileArguments.parse([]), traceHops: false, sizesPerRound: nil)
+        var records: [PathMTUResult] = []
+        var a = Self.blackHoleResult(target: "gw, \"east\"", line: 7)
+        a.localMTU = 1500
+        a.interface = "eth0"
+        a.maxProbed = 1500
+        a.rttMs = 0.123456
+        a.probesSent = 22
+        a.durationMs = 1234.5678
+        records.append(a)
+        var b = PathMTUResult(address: IPAddress("fd00:72::9")!, family: .ipv6)
+        b.probeProtocol = .udp
+        b.port = 33434
+        b.error = "no answer to 3 probes"
+        b.durationMs = 3000
+        records.append(b)
+        for r in records {
+            let record = BulkRecord.mtu(r)
+            #expect(mode.csvFields(for: record) == BulkCSV.fields(of: record.json, columns: mode.csvColumns))
+        }
+    }
+
     @Test func mtuRecordsAsCSV() throws {
         let mode = try BulkModeKind.mtu.make(try ProfileArguments.parse([]), traceHops: false, sizesPerRound: nil)
-        var result = PathMTUResult(address: IPAddress("10.72.128.5")!, family: .ipv4)
-        result.target = "10.72.128.5"
-        result.line = 12
-        result.reachable = true
-        result.pathMTU = 1400
-        result.blackHole = true
-        result.blackHoleHop = .init(ttl: 2, address: IPAddress("10.0.2.2")!)
+        let result = Self.blackHoleResult(target: "10.72.128.5", line: 12)
         let fields = mode.csvFields(for: .mtu(result))
         let names = mode.csvColumns.map(\.name)
         #expect(names.first == "target" && names.contains("black_hole_hop.ttl") && names.last == "error")

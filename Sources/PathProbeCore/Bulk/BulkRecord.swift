@@ -91,6 +91,13 @@ public enum BulkCSV {
         }
     }
 
+    /// Typed cells, as `cell` writes the encoded value (numbers as the JSON encoder rounds them):
+    /// for modes that build their rows from the typed result instead of its JSON tree.
+    public static func cell(_ v: Double?) -> String { v.map { JSONValueEncoder.rounded($0).serialized() } ?? "" }
+    public static func cell(_ v: Int?) -> String { v.map(String.init) ?? "" }
+    public static func cell(_ v: Bool) -> String { v ? "true" : "false" }
+    public static func cell(_ v: String?) -> String { v ?? "" }
+
     public static func fields(of record: JSON, columns: [BulkColumn]) -> [String] {
         columns.map { cell(value(record, at: $0)) }
     }

@@ -90,6 +90,8 @@ public struct MTUArguments: ParsableArguments, Sendable {
         p.timeoutMs = probe.timeoutMs
         p.retries = probe.retries(default: Self.defaultRetries)
         p.traceHops = traceHops
+        p.forwardCheck = traceHops
+        p.lean = sizesPerRound != nil  // bulk's --sizes-per-round: thousands of targets share the packet rate
         if let sizesPerRound { p.parallelSizes = sizesPerRound }
         return p
     }

@@ -26,6 +26,18 @@ public struct PathMTUOptions: Sendable {
     /// ICMP mode: the closed UDP port of the forward check (is a silent size dropped on the way
     /// there, or is the echo reply lost on the way back?).
     public var forwardCheckPort: UInt16 = 33434
+    /// ICMP mode, after a silent limit: run that forward check (black-hole localisation). It only
+    /// ever names a hop or clears one, so without the per-hop view (bulk, `--no-hops`) it is
+    /// skipped: it waits on the target's rate-limited port unreachables, seconds per black hole.
+    public var forwardCheck = true
+    /// Bulk: the fewest probes per target, at the cost of a round trip or two - thousands of targets
+    /// share the machine's packet rate, so probes, not round trips, set the run's time. One
+    /// reachability probe; the first round probes the top of the range alone (a clean path is then
+    /// settled with three probes); after a packet-too-big only its hint and the byte above; a round's
+    /// small control only where no size of the round may answer (any answered size proves the path
+    /// carried the round); the lowest suspicion re-probed once the gap is closed, all its
+    /// confirmations at once.
+    public var lean = false
     /// Rounds of black-hole localisation before the hop is left unnamed (null), and the rounds
     /// that must each show "the next hop answered the small control but not the large probes"
     /// (at least; more on a lossy path), and the large probes per TTL and round.
@@ -78,6 +90,8 @@ public final class PathMTUMeasurement: Measurement {
     private var roundControlPassed = false
     private var roundSilent: [Int] = []
     private var controlFailuresInARow = 0
+    /// Lean: the last round ended with silences and no proof (no control sent, no size answered).
+    private var lastRoundUnproven = false
     /// The search's small controls, sent and answered: how lossy the path is (`requiredProof`).
     private var controlsSent = 0
     private var controlsAnswered = 0
@@ -205,7 +219,7 @@ public final class PathMTUMeasurement: Measurement {
     private func sendReachability<S: ProbeScheduler>(_ s: inout S) {
         reachAttempt += 1
         // UDP answers come out of the target's ICMP error budget: spend one, not two.
-        let copies = isUDP ? 1 : 2
+        let copies = isUDP || options.lean ? 1 : 2
         reachOutstanding = copies
         for _ in 0..<copies {
             send(&s, size: controlSize, timeout: .fromMs(options.timeoutMs), tag: Self.tag(.reach, reachAttempt))
@@ -247,11 +261,15 @@ public final class PathMTUMeasurement: Measurement {
     // MARK: size search
 
     private func startRound<S: ProbeScheduler>(_ s: inout S) {
-        let sizes = search.nextSizes(count: sizesPerRound)
+        let sizes = search.nextSizes(count: sizesPerRound, lean: options.lean)
         guard !sizes.isEmpty else { return }
         round += 1
-        roundOutstanding = sizes.count + 1
-        roundControlPassed = false
+        // Lean: the control only when every size of the round may go unanswered; the first round's
+        // is the reachability answer that just came back.
+        let first = options.lean && round == 1 && reachable
+        let control = !first && (!options.lean || lastRoundUnproven || Set(sizes).count == 1 || sizes.allSatisfy { $0 >= search.upperCandidate })
+        roundOutstanding = sizes.count + (control ? 1 : 0)
+        roundControlPassed = first
         roundSilent.removeAll(keepingCapacity: true)
         let timeout = probeTimeout
         // Largest first: if the target's answer budget runs out mid-round, it is spent on the sizes
@@ -259,7 +277,7 @@ public final class PathMTUMeasurement: Measurement {
         for size in sizes.reversed() { send(&s, size: size, timeout: timeout, tag: Self.tag(.size, round)) }
         // The control goes last: if the target's ICMP budget ran out during this round, it is the
         // control that goes unanswered, and the round's silences are not held against those sizes.
-        send(&s, size: controlSize, timeout: timeout, tag: Self.tag(.control, round))
+        if control { send(&s, size: controlSize, timeout: timeout, tag: Self.tag(.control, round)) }
     }
 
     private func handleSize<S: ProbeScheduler>(_ r: ProbeResult, _ purpose: Purpose, _ s: inout S) {
@@ -274,6 +292,8 @@ public final class PathMTUMeasurement: Measurement {
             }
         } else if answeredByTarget(r.outcome) {
             search.record(size: size, .passed)
+            // Lean: an answered size proves the path carried this round as well as the control would.
+            if options.lean && size >= controlSize { roundControlPassed = true }
         } else {
             switch r.outcome {
             case let .packetTooBig(mtu, from):
@@ -290,6 +310,7 @@ public final class PathMTUMeasurement: Measurement {
     }
 
     private func endRound<S: ProbeScheduler>(_ s: inout S) {
+        lastRoundUnproven = !roundControlPassed && !roundSilent.isEmpty
         if roundControlPassed {
             for size in roundSilent { search.record(size: size, .silent) }
             controlFailuresInARow = 0
@@ -405,7 +426,7 @@ public final class PathMTUMeasurement: Measurement {
 
     private func startLocateIfReady<S: ProbeScheduler>(_ s: inout S) {
         guard search.isDone, locateState == .notStarted else { return }
-        guard search.failureWasSilent, search.smallestFailed <= options.maxSize, options.traceHops || !isUDP else {
+        guard search.failureWasSilent, search.smallestFailed <= options.maxSize, options.traceHops || (!isUDP && options.forwardCheck) else {
             locateState = .done
             return
         }

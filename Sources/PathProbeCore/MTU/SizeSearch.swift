@@ -89,10 +89,14 @@ public struct SizeSearch: Sendable {
     }
 
     /// Sizes for the next round, ascending, at most `count` (plus re-probes of the boundary).
-    public func nextSizes(count: Int) -> [Int] {
+    /// `lean` (bulk: fewest probes): the first round is the top of the range alone, a packet-too-big's
+    /// hint is checked without spread points beside it, and the lowest suspicion is re-probed only
+    /// once the gap below it is closed.
+    public func nextSizes(count: Int, lean: Bool = false) -> [Int] {
         if isDone { return [] }
         let lowest = max(largestPassed + 1, minSize)
         let top = upperCandidate  // exclusive, unless it is only a suspicion
+        if lean && smallestFailed > maxSize && suspicions.isEmpty && hints.isEmpty && lowest <= maxSize { return [maxSize] }
         var sizes = Set<Int>()
         // 1. Check what a packet-too-big told us, and the byte above it.
         for h in hints.sorted(by: >) where h >= lowest && h < top && sizes.count < max(2, count) {
@@ -101,11 +105,15 @@ public struct SizeSearch: Sendable {
         }
         // 2. Spread the rest evenly over the open range. With no failure seen yet the top of the range
         //    (maxSize) is one of the points: on a clean path that single probe settles it.
-        let budget = count - sizes.count
+        let budget = lean && !sizes.isEmpty ? 0 : count - sizes.count
         let highest = top - 1
         if highest >= lowest && budget > 0 {
             let span = highest - lowest + 1
-            if span <= budget {
+            if lean && span == 1 && top == highest + 1 {
+                // One size left below the lowest suspicion: it is the boundary or the answer. Lean:
+                // all its confirmations at once (a size that fails needs them; one that passes ends it).
+                return [Int](repeating: lowest, count: confirmations)
+            } else if span <= budget {
                 for s in lowest...highest { sizes.insert(s) }
             } else if top > maxSize {
                 for i in 1...budget { sizes.insert(lowest - 1 + (span * i + budget - 1) / budget) }
@@ -121,7 +129,7 @@ public struct SizeSearch: Sendable {
                 // The gap is closed: all that is left is to confirm the boundary.
                 return [Int](repeating: top, count: max(1, needed))
             }
-            sizes.insert(top)
+            if !lean { sizes.insert(top) }
         }
         return sizes.sorted()
     }

@@ -11,7 +11,7 @@ public struct ProbeArguments: ParsableArguments, Sendable {
             help: "Attempts before silence counts (mtu: 3: reachability rounds, confirmations of a silent size, attempts per hop; reach: 2 probes per silent port).")
     public var retries: Int?
 
-    @Option(help: "Global probe rate limit, packets per second (0: unlimited; default 1000, bulk 50000).")
+    @Option(help: "Global probe rate limit, packets per second (0: unlimited; default 1000, bulk 100000).")
     public var rate: Double?
 
     @Option(name: [.customShort("I"), .customShort("i"), .customLong("interface")],
