@@ -72,7 +72,7 @@ struct ProfileLabTests {
             let reach = r["reach"] as? [String: Any]
             #expect((reach?["tcp"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "open" } == true)
             #expect((reach?["udp"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "open" } == true)
-            #expect(seconds < 2, "\(target): profile took \(seconds) s")
+            #expect(seconds < 3, "\(target): profile --rdp took \(seconds) s (the RDP check's goal: 3 s)")
         }
     }
 
