@@ -473,10 +473,6 @@ public final class PathMTUMeasurement: Measurement {
         return max(options.locateConfirmations, rounds)
     }
 
-    static func isPortUnreachable(type: UInt8, code: UInt8, family: AddressFamily) -> Bool {
-        family == .ipv4 ? (type == 3 && code == 3) : (type == 1 && code == 4)
-    }
-
     /// The smallest UDP probe: IP and UDP headers and pathprobe's probe header.
     private var udpControlSize: Int { max(controlSize, PathMTUOptions.smallestProbe(options.destination.family)) }
 
@@ -500,7 +496,7 @@ public final class PathMTUMeasurement: Measurement {
                 // A port unreachable is only ever sent by the host the port is closed on; Linux sends
                 // it from the address of its route back when the target address is not on an
                 // interface (a `local` route, an anycast address): it counts as the target's.
-                reached = from == options.destination || Self.isPortUnreachable(type: type, code: code, family: options.destination.family)
+                reached = from == options.destination || ICMPNames.isPortUnreachable(family: options.destination.family, type: type, code: code)
             case let .packetTooBig(mtu, from): packetTooBigs.append(PacketTooBig(from: from, mtu: mtu, probeSize: r.request.size))
             default: break
             }
