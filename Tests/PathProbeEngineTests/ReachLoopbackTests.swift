@@ -19,24 +19,17 @@ import PathProbeCore
             let ready = DispatchSemaphore(value: 0)
             nonisolated(unsafe) var failure: Error? = nil
             let thread = Thread { [self] in
-                var responder: Responder? = nil
-                // A free port: try a few at random in the dynamic range.
-                for _ in 0..<20 {
-                    let candidate = UInt16.random(in: 40000...60999)
-                    var config = ResponderConfig(listen: listen, port: candidate)
+                let bound = Responder.onFreePort(listen: listen) { config in
                     config.rate = 10_000
                     config.burst = 10_000
-                    if let r = try? Responder(config: config, log: { _ in }) {
-                        responder = r
-                        port = candidate
-                        break
-                    }
                 }
-                guard let responder else {
+                guard let bound else {
                     failure = SystemError("bind", EADDRINUSE)
                     ready.signal()
                     return
                 }
+                let responder = bound.responder
+                port = bound.port
                 ready.signal()
                 responder.run { self.lock.withLock { self.stopRequested } }
                 lock.withLock {
