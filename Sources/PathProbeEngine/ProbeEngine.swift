@@ -102,8 +102,10 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
         let socketCount = ProbeKinds.all.count * 2
         sockets = [ProbeSocket?](repeating: nil, count: socketCount)
         socketErrors = [PathProbeError?](repeating: nil, count: socketCount)
-        slots = [Slot](repeating: Slot(), count: Self.slotCount)
-        freeSlots = (0..<Int32(Self.slotCount)).reversed()
+        // Slots are made as probes need them (up to `slotCount`): a run with few in flight does not
+        // pay for 65,536 of them (8 MB).
+        slots = []
+        freeSlots = []
         bucket = TokenBucket(rate: options.rate, now: MonotonicClock.now())
         pending.reserveCapacity(4096)
         handlerID = self.loop.add(self, participant: true)
@@ -226,7 +228,7 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
         var next: Nanoseconds? = timeouts.first?.deadline
         if let w = wakes.first { next = min(next ?? w.deadline, w.deadline) }
         if pendingHead < pending.count {
-            let d = freeSlots.isEmpty ? now + 1_000_000 : bucket.nextTokenAt(now)
+            let d = hasFreeSlot ? bucket.nextTokenAt(now) : now + 1_000_000
             next = min(next ?? d, d)
         }
         if streams?.hasDeferred == true { next = now }
@@ -333,12 +335,20 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
 
     // MARK: sending
 
+    private var hasFreeSlot: Bool { !freeSlots.isEmpty || slots.count < Self.slotCount }
+
+    private func takeSlot() -> Int32 {
+        if let free = freeSlots.popLast() { return free }
+        slots.append(Slot())
+        return Int32(slots.count - 1)
+    }
+
     private func flushPending(_ now: Nanoseconds) {
         bucket.refill(now)
         defer { dropSentFromQueue() }
         var staged = false
         while pendingHead < pending.count {
-            guard !freeSlots.isEmpty, bucket.take() else { break }
+            guard hasFreeSlot, bucket.take() else { break }
             let p = pending[pendingHead]
             pendingHead += 1
             guard Int(p.measurement) < entries.count, entries[Int(p.measurement)].generation == p.generation,
@@ -354,7 +364,7 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
                 deliverImmediately(p, outcome: .localError(errno: EACCES, mtu: 0), now: now)
                 continue
             }
-            let slot = freeSlots.removeLast()
+            let slot = takeSlot()
             let i = Int(slot)
             slots[i].inFlight = true
             slots[i].measurement = p.measurement
@@ -442,20 +452,24 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
         var index: Int? = nil
         if let token = a.token {
             let i = Int(token & 0xffff)
-            if slots[i].inFlight, slots[i].generation == UInt16(truncatingIfNeeded: token >> 16) { index = i }
+            if isInFlight(i), slots[i].generation == UInt16(truncatingIfNeeded: token >> 16) { index = i }
         } else if let seq = a.sequence {
             // The ICMP error quoted too little of our probe for the token: fall back to the sequence.
             let i = Int(seq)
-            if slots[i].inFlight { index = i }
+            if isInFlight(i) { index = i }
         } else if let i = sock.kind.slot(forUntokened: a) {
             // A service's reply, or an ICMP error quoting a service payload (ProbeRequest.payload): no token.
-            if slots[Int(i)].inFlight { index = Int(i) }
+            if isInFlight(Int(i)) { index = Int(i) }
         }
         guard let i = index, slots[i].socket == k else { return }
         // The answer must concern the address we probed (a quoted destination or the reply's source).
         guard slots[i].request.destination == a.probed, sock.kind.matches(slots[i].request, a) else { return }
         complete(slot: i, outcome: a.outcome, at: a.time, ttl: a.ttl)
     }
+
+    /// Whether slot `i` holds a probe in flight; any number an answer carries is checked here first
+    /// (slots are made as needed: a forged token may name one that does not exist).
+    private func isInFlight(_ i: Int) -> Bool { i >= 0 && i < slots.count && slots[i].inFlight }
 
     private func complete(slot i: Int, outcome: ProbeOutcome, at time: Nanoseconds, ttl: Int) {
         let s = slots[i]

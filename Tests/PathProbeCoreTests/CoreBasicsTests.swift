@@ -153,6 +153,49 @@ import Testing
         #expect(s.largestPassed == 1000)
     }
 
+    /// A silence later disproven is loss: with `moreConfirmationsOnLoss`, each one asks one more
+    /// silence of a failure (at most 4 more).
+    @Test func lossSeenAsksForMoreConfirmations() {
+        var s = SizeSearch(minSize: 68, maxSize: 1500, knownGood: 1300, confirmations: 3)
+        s.moreConfirmationsOnLoss = true
+        s.record(size: 1350, .silent)
+        s.record(size: 1350, .passed)  // it was loss
+        s.noteLoss()                    // and a lost control
+        #expect(s.lossesSeen == 2 && s.requiredConfirmations == 5)
+        for _ in 0..<4 { s.record(size: 1401, .silent) }
+        #expect(!s.isDone)
+        s.record(size: 1400, .passed)
+        #expect(s.nextSizes(count: 4) == [1401])
+        s.record(size: 1401, .silent)
+        #expect(s.isDone && s.pathMTU == 1400)
+        for _ in 0..<10 { s.noteLoss() }
+        #expect(s.requiredConfirmations == 7)
+        var fixed = SizeSearch(minSize: 68, maxSize: 1500, knownGood: 1300, confirmations: 3)
+        fixed.noteLoss()
+        #expect(fixed.requiredConfirmations == 3)
+    }
+
+    /// Lean (bulk) black hole: the top alone, then the common sizes below it with the smallest size
+    /// left where no rung is (IPv6), then the byte above the rung that passed, confirmations at once.
+    @Test func ladderRounds() {
+        var s = SizeSearch(minSize: 68, maxSize: 1500, knownGood: 68)
+        s.ladder = SizeSearch.commonPathMTUs
+        #expect(s.nextSizes(count: 4, lean: true) == [1500])
+        s.record(size: 1500, .silent)
+        #expect(s.nextSizes(count: 4, lean: true) == SizeSearch.commonPathMTUs.sorted())
+        for size in SizeSearch.commonPathMTUs { s.record(size: size, size <= 1400 ? .passed : .silent) }
+        #expect(s.nextSizes(count: 4, lean: true) == [1401, 1401, 1401])
+        var v6 = SizeSearch(minSize: 1280, maxSize: 1500, knownGood: 1280)
+        v6.ladder = SizeSearch.commonPathMTUs
+        v6.record(size: 1500, .silent)
+        #expect(v6.nextSizes(count: 4, lean: true) == [1281] + SizeSearch.commonPathMTUs.filter { $0 > 1280 }.sorted())
+        // A packet-too-big says where to look: no ladder.
+        var ptb = SizeSearch(minSize: 68, maxSize: 1500, knownGood: 68)
+        ptb.ladder = SizeSearch.commonPathMTUs
+        ptb.record(size: 1500, .tooBig(mtu: 1450))
+        #expect(ptb.nextSizes(count: 4, lean: true) == [1450, 1451])
+    }
+
     @Test func packetTooBigIsCertainAndItsMTUAHint() {
         var s = SizeSearch(minSize: 68, maxSize: 1500, knownGood: 68)
         s.record(size: 1500, .tooBig(mtu: 1492))

@@ -153,6 +153,9 @@ public final class PathMTUMeasurement: Measurement {
         controlSize = max(PathMTUOptions.smallestProbe(family), min(family.minimumMTU, options.minSize))
         search = SizeSearch(minSize: options.minSize, maxSize: options.maxSize, knownGood: options.minSize - 1,
                             confirmations: options.retries)
+        // Not over UDP: a round of eight answers would spend the target's port-unreachable budget.
+        if options.lean && options.kind == .icmpEcho { search.ladder = SizeSearch.commonPathMTUs }
+        search.moreConfirmationsOnLoss = true
         rtt = RTTEstimator(floorMs: options.minimumTimeoutMs, ceilingMs: options.timeoutMs)
         sizesPerRound = max(1, options.parallelSizes)
     }
@@ -261,7 +264,7 @@ public final class PathMTUMeasurement: Measurement {
     // MARK: size search
 
     private func startRound<S: ProbeScheduler>(_ s: inout S) {
-        let sizes = search.nextSizes(count: sizesPerRound, lean: options.lean)
+        let sizes = search.nextSizes(count: sizesPerRound, lean: options.lean, ladder: !lastRoundUnproven)
         guard !sizes.isEmpty else { return }
         round += 1
         // Lean: the control only when every size of the round may go unanswered; the first round's
@@ -289,6 +292,9 @@ public final class PathMTUMeasurement: Measurement {
             if answeredByTarget(r.outcome) {
                 roundControlPassed = true
                 controlsAnswered += 1
+            } else if !isUDP {
+                // A small echo lost: the path drops packets (UDP's silences may be the target's budget).
+                search.noteLoss()
             }
         } else if answeredByTarget(r.outcome) {
             search.record(size: size, .passed)

@@ -24,7 +24,9 @@ final class TCPSynProbe: DatagramProbeKind {
     let sourcePort: UInt16
     private let key = UInt32.random(in: 0...UInt32.max)
     private var routes: [IPAddress: (source: IPAddress, mss: UInt16)] = [:]
-    private let egress = EgressCache()
+    /// Not shared with the process's recent-egress table: `routes` below is this probe's own (bulk
+    /// reach looks up 100,000 destinations once each; shared, they held ~8 MB).
+    private let egress = { let c = EgressCache(); c.sharesRecent = false; return c }()
 
     private init(fd: Int32, family: AddressFamily, reservation: Int32, sourcePort: UInt16) {
         self.fd = fd
