@@ -471,8 +471,11 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
     /// (slots are made as needed: a forged token may name one that does not exist).
     private func isInFlight(_ i: Int) -> Bool { i >= 0 && i < slots.count && slots[i].inFlight }
 
-    private func complete(slot i: Int, outcome: ProbeOutcome, at time: Nanoseconds, ttl: Int) {
+    private func complete(slot i: Int, outcome: ProbeOutcome, at arrival: Nanoseconds, ttl: Int) {
         let s = slots[i]
+        // No answer comes before its probe: a kernel timestamp off by the clock conversion's error
+        // must not take a measurement's time backwards (its durations are differences of these).
+        let time = max(arrival, s.sentAt)
         slots[i].inFlight = false
         slots[i].generation &+= 1
         sockets[Int(s.socket)]?.kind.didComplete(s.request, slot: Int32(i))
@@ -482,7 +485,7 @@ public final class ProbeEngine: EventLoopHandler, @unchecked Sendable {
               let m = entries[mi].measurement else { return }
         let rtt: Nanoseconds
         if case .timeout = outcome { rtt = 0 } else if case .localError = outcome { rtt = 0 } else {
-            rtt = time > s.sentAt ? time - s.sentAt : 1
+            rtt = max(1, time.since(s.sentAt))
         }
         if Self.debug {
             let tag = String(s.request.tag, radix: 16)

@@ -85,6 +85,31 @@ import Testing
         #expect(Nanoseconds.fromSeconds(1) == 1_000_000_000)
         #expect(Nanoseconds(5).adding(.max) == .max)
         #expect(Nanoseconds(5).adding(7) == 12)
+        #expect(Nanoseconds(5).since(7) == 0 && Nanoseconds(7).since(5) == 2)
+    }
+
+    /// An arrival stamped a little before the measurement began (the kernel's realtime stamp, moved
+    /// to the monotonic clock with an offset read while the thread was preempted) once made
+    /// `finishedAt - startedAt` trap: a release exporter under load died of SIGILL. Time going
+    /// backwards is now a zero duration.
+    @Test func anAnswerStampedBeforeTheStartIsNoTrap() {
+        struct BackwardsClock: ProbeScheduler {
+            var now: Nanoseconds = 5_000_000
+            var sent: [ProbeRequest] = []
+            mutating func send(_ probe: ProbeRequest) { sent.append(probe) }
+            mutating func wake(at time: Nanoseconds) {}
+        }
+        var options = PathMTUOptions(destination: IPAddress("10.0.3.2")!, maxSize: 1500)
+        options.traceHops = false
+        options.retries = 1
+        let m = PathMTUMeasurement(options: options)
+        var s = BackwardsClock()
+        m.advance(&s)
+        s.now = 4_000_000  // the answers' stamps: a millisecond before the start
+        for p in s.sent {
+            m.handle(ProbeResult(tag: p.tag, request: p, outcome: .unreachable(type: 3, code: 1, from: IPAddress("10.0.1.2")!), rtt: 1), &s)
+        }
+        #expect(m.isFinished && m.result.durationMs == 0 && !m.result.reachable)
     }
 
     // MARK: 5. serve --rate 1e-300, then 4,097 sources

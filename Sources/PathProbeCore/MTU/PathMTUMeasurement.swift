@@ -591,7 +591,7 @@ public final class PathMTUMeasurement: Measurement {
         r.reachable = reachable
         r.error = reachable ? nil : unreachableReason
         r.probesSent = probesSent
-        if let a = startedAt, let b = finishedAt { r.durationMs = (b - a).inMs }
+        if let a = startedAt, let b = finishedAt { r.durationMs = b.since(a).inMs }
         r.rttMs = rtt.minimum
         r.maxProbed = options.maxSize
         r.packetTooBigs = packetTooBigs

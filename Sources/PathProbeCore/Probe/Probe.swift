@@ -30,6 +30,10 @@ public extension Nanoseconds {
         return overflow ? .max : sum
     }
 
+    /// Time from `earlier` to `self`, 0 when `earlier` is later: an arrival's kernel timestamp can be
+    /// a hair earlier than a clock read taken before it (a trap here once killed a loaded exporter).
+    func since(_ earlier: Nanoseconds) -> Nanoseconds { self > earlier ? self - earlier : 0 }
+
     var inMs: Double { Double(self) / 1_000_000 }
 }
 

@@ -476,7 +476,7 @@ public final class RDPCheck: Measurement {
         if let id = flow.id { s.close(id) }
     }
 
-    private func ms(_ t: Nanoseconds) -> Double { (t - start).inMs }
+    private func ms(_ t: Nanoseconds) -> Double { t.since(start).inMs }
 
     // MARK: - Results of flows
 

@@ -417,7 +417,7 @@ public final class ReachMeasurement: Measurement {
         r.udp = udp.map(\.result)
         r.icmpRateLimited = icmpRateLimited
         r.probesSent = probesSent
-        if let a = startedAt, let b = finishedAt { r.durationMs = (b - a).inMs }
+        if let a = startedAt, let b = finishedAt { r.durationMs = b.since(a).inMs }
         return r
     }
 }

@@ -47,7 +47,7 @@ public final class TCPConnectMeasurement: Measurement {
     public func handle<S: ProbeScheduler>(_ e: ConnectionResult, _ s: inout S) {
         let i = Int(e.tag)
         guard i < results.count else { return }
-        let rtt = (e.time > started[i] ? e.time - started[i] : 0).inMs
+        let rtt = e.time.since(started[i]).inMs
         switch e.event {
         case let .connected(info):
             results[i].state = .open

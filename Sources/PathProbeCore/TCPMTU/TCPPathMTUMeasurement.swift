@@ -848,7 +848,7 @@ public final class TCPPathMTUMeasurement: Measurement {
         r.timestamps = timestamps
         r.rttMs = rtt.minimum
         r.packetTooBigs = packetTooBigs
-        if let a = startedAt, let b = finishedAt { r.durationMs = (b - a).inMs }
+        if let a = startedAt, let b = finishedAt { r.durationMs = b.since(a).inMs }
         var notes: [String] = []
         if let why = serviceFailure { notes.append(why) }
         if serviceAnswered == false {

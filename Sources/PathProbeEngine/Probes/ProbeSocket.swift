@@ -178,9 +178,7 @@ final class ProbeSocket {
         // Nothing waiting, or a receive error (reported on the error queue, read next): 0.
         guard let got = try? Syscall.nonBlocking("recvmmsg", { cpp_recvmmsg(fd, recvHeaders, UInt32(n), flags) }) ?? 0,
               got > 0 else { return 0 }
-        let readAt = MonotonicClock.now()
-        // The kernel stamps arrivals with CLOCK_REALTIME; the engine runs on CLOCK_MONOTONIC.
-        let realtimeOffset = cpp_realtime_ns() - Int64(bitPattern: readAt)
+        let (readAt, realtimeOffset) = Self.clockOffset()
         var info = cpp_msg_info()
         for i in 0..<Int(got) {
             let h = recvHeaders + i
@@ -199,6 +197,23 @@ final class ProbeSocket {
             if let arrival { deliver(arrival) }
         }
         return Int(got)
+    }
+
+    /// Now on CLOCK_MONOTONIC, and CLOCK_REALTIME minus CLOCK_MONOTONIC (the kernel stamps arrivals
+    /// with the one, the engine runs on the other). The realtime read is bracketed by two monotonic
+    /// reads, and taken again when the thread was preempted in between: on a loaded machine that
+    /// gap was milliseconds, and every arrival of the batch would have looked that much earlier.
+    static func clockOffset() -> (now: Nanoseconds, offset: Int64) {
+        var best: (gap: UInt64, now: Nanoseconds, offset: Int64) = (.max, 0, 0)
+        for _ in 0..<3 {
+            let before = MonotonicClock.now()
+            let real = cpp_realtime_ns()
+            let after = MonotonicClock.now()
+            let gap = after.since(before)
+            if gap < best.gap { best = (gap, after, real - Int64(bitPattern: before + gap / 2)) }
+            if gap < 20_000 { break }
+        }
+        return (best.now, best.offset)
     }
 
     /// An entry of the error queue. Its payload is the start of our own probe as quoted by the ICMP
