@@ -43,9 +43,9 @@ public enum RouteLookup {
         /// Share lookups with the process's recent egress table (a later lookup of the same address
         /// in the next second is free). Bulk looks every target up once: it turns this off, and the
         /// table (16,384 entries, copied when full) no longer grows the run's memory.
-        public var sharesRecent = true
+        public let sharesRecent: Bool
 
-        public init() {}
+        public init(sharesRecent: Bool = true) { self.sharesRecent = sharesRecent }
 
         /// The netlink socket, opened at the first lookup.
         private var socket: NetlinkSocket {

@@ -89,9 +89,9 @@ import Testing
     }
 
     /// An arrival stamped a little before the measurement began (the kernel's realtime stamp, moved
-    /// to the monotonic clock with an offset read while the thread was preempted) once made
-    /// `finishedAt - startedAt` trap: a release exporter under load died of SIGILL. Time going
-    /// backwards is now a zero duration.
+    /// to the monotonic clock with an offset read while the thread was preempted) made
+    /// `finishedAt - startedAt` trap (SIGILL; a candidate for an exporter crash under load that was
+    /// never reproduced). Time going backwards is now a zero duration.
     @Test func anAnswerStampedBeforeTheStartIsNoTrap() {
         struct BackwardsClock: ProbeScheduler {
             var now: Nanoseconds = 5_000_000

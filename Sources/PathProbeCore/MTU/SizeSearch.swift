@@ -48,10 +48,10 @@ public struct SizeSearch: Sendable {
         smallestFailed = maxSize + 1
     }
 
-    /// True when the answer is exact: every size up to `largestPassed` passes, the next one fails.
     /// A probe known to be lost (a control that went unanswered).
     public mutating func noteLoss() { lossesSeen += 1 }
 
+    /// True when the answer is exact: every size up to `largestPassed` passes, the next one fails.
     public var isDone: Bool { largestPassed + 1 >= smallestFailed }
 
     /// The path MTU once done; nil when even `minSize` failed.

@@ -31,7 +31,7 @@ public extension Nanoseconds {
     }
 
     /// Time from `earlier` to `self`, 0 when `earlier` is later: an arrival's kernel timestamp can be
-    /// a hair earlier than a clock read taken before it (a trap here once killed a loaded exporter).
+    /// a hair earlier than a clock read taken before it, and a plain subtraction would trap.
     func since(_ earlier: Nanoseconds) -> Nanoseconds { self > earlier ? self - earlier : 0 }
 
     var inMs: Double { Double(self) / 1_000_000 }

@@ -244,7 +244,7 @@ public final class ReachMeasurement: Measurement {
     /// Sends what the pass's pace allows by now; wakes up for the rest.
     private func pumpTCP<S: ProbeScheduler>(_ s: inout S) {
         guard tcpQueued < tcpQueue.count else { return }
-        let elapsed = Double(s.now - min(s.now, tcpPassStart)) / 1e9
+        let elapsed = Double(s.now.since(tcpPassStart)) / 1e9
         // The first retry pass sends a twentieth of a second's worth at once (a small one is not
         // slowed down at all); passes after losses send none ahead of their pace.
         let burst = tcpPass == 2 ? max(1, Int(tcpPassRate / 20)) : 1

@@ -26,7 +26,7 @@ final class TCPSynProbe: DatagramProbeKind {
     private var routes: [IPAddress: (source: IPAddress, mss: UInt16)] = [:]
     /// Not shared with the process's recent-egress table: `routes` below is this probe's own (bulk
     /// reach looks up 100,000 destinations once each; shared, they held ~8 MB).
-    private let egress = { let c = EgressCache(); c.sharesRecent = false; return c }()
+    private let egress = EgressCache(sharesRecent: false)
 
     private init(fd: Int32, family: AddressFamily, reservation: Int32, sourcePort: UInt16) {
         self.fd = fd
